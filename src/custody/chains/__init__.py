@@ -1,0 +1,1 @@
+"""Pure chain knowledge per family: network parameters, address codecs, units; no I/O."""

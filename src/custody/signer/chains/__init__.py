@@ -1,0 +1,1 @@
+"""Sign halves per chain family: parse a template, verify it, sign it."""

@@ -1,0 +1,1 @@
+"""Watch halves per chain family: node RPC, deposit discovery, templates, broadcast."""
