@@ -87,3 +87,9 @@ class PoolLevel(BaseModel):
     branch: AddressBranch
     unused: int
     total: int
+
+
+class ImportedResult(BaseModel):
+    """How many addresses were marked imported."""
+
+    marked: int

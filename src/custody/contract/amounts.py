@@ -19,8 +19,8 @@ def parse_amount(value: Any) -> int:
     if isinstance(value, bool) or isinstance(value, float):
         raise AmountError("amount must be a string of integer base units, not a number")
     if isinstance(value, int):
-        # Python callers may pass ints; JSON numbers never reach here as int for
-        # request bodies because the strict validator below runs on the raw JSON.
+        # Python callers pass ints. JSON numbers are refused before validation, at the API's
+        # edge (coordinator routes), because Python cannot tell them apart once parsed.
         if value < 0:
             raise AmountError("amount must not be negative")
         return value
@@ -29,26 +29,39 @@ def parse_amount(value: Any) -> int:
     if "." in value or "e" in value.lower():
         raise AmountError("amount must be an integer in base units (no decimals)")
     if not _DIGITS.fullmatch(value):
-        raise AmountError("amount must be a non-negative decimal integer without sign or leading zeros")
+        raise AmountError(
+            "amount must be a non-negative decimal integer without sign or leading zeros"
+        )
     if len(value) > MAX_DIGITS:
         raise AmountError(f"amount has more than {MAX_DIGITS} digits")
     return int(value)
 
 
-def _wire_amount(value: Any) -> int:
+_SCHEMA = {"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "maxLength": MAX_DIGITS}
+
+# Amount: base units; serialized as a decimal string (JSON numbers lose precision past 2^53).
+Amount = Annotated[
+    int,
+    BeforeValidator(parse_amount),
+    PlainSerializer(lambda v: str(v), return_type=str),
+    WithJsonSchema(_SCHEMA),
+]
+
+
+def _wire_signed(value: Any) -> int:
+    if isinstance(value, str) and value.startswith("-"):
+        return -parse_amount(value[1:])
     if isinstance(value, int) and not isinstance(value, bool):
-        raise AmountError("amount must be a string of integer base units, not a number")
+        return value
     return parse_amount(value)
 
 
-_SCHEMA = {"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "maxLength": MAX_DIGITS}
-
-# Amount: what crosses the wire. Rejects JSON numbers (floats lose precision past 2^53).
-Amount = Annotated[
+# SignedAmount: balances, which a reversed deposit can drive below zero.
+SignedAmount = Annotated[
     int,
-    BeforeValidator(_wire_amount),
+    BeforeValidator(_wire_signed),
     PlainSerializer(lambda v: str(v), return_type=str),
-    WithJsonSchema(_SCHEMA),
+    WithJsonSchema({"type": "string", "pattern": "^-?(0|[1-9][0-9]*)$"}),
 ]
 
 
@@ -68,4 +81,5 @@ def from_decimal_string(text: str, decimals: int) -> int:
     whole, _, frac = text.partition(".")
     if len(frac) > decimals:
         raise AmountError(f"amount has more than {decimals} decimal places")
-    return int(whole) * 10**decimals + int(frac.ljust(decimals, "0") or "0")
+    scale: int = 10**decimals
+    return int(whole) * scale + int(frac.ljust(decimals, "0") or "0")

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel
 
-from custody.contract.amounts import Amount
+from custody.contract.amounts import SignedAmount
 
 
 class Balance(BaseModel):
@@ -10,5 +10,5 @@ class Balance(BaseModel):
 
     user_id: str
     currency: str
-    available: Amount
-    held: Amount
+    available: SignedAmount
+    held: SignedAmount

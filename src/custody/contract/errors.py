@@ -35,6 +35,8 @@ class ErrorCode(StrEnum):
     WITHDRAWAL_IN_LIVE_TEMPLATE = "withdrawal_in_live_template"
     DEPOSIT_MISMATCH = "deposit_mismatch"
     DUPLICATE_APPROVAL = "duplicate_approval"
+    # the server itself (never expected; logged with a reference)
+    INTERNAL = "internal_error"
 
 
 class ErrorDetail(BaseModel):

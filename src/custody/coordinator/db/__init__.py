@@ -1,0 +1,1 @@
+"""The coordinator database: tables, column types, engine and migrations."""
