@@ -14,7 +14,7 @@ from custody.contract.errors import ErrorBody, ErrorCode, ErrorDetail
 from custody.coordinator.config import CoordinatorConfig, load_config
 from custody.coordinator.db.engine import make_engine, make_sessionmaker
 from custody.coordinator.db.migrate import upgrade
-from custody.coordinator.errors import CoordinatorError, TooLarge
+from custody.coordinator.errors import CoordinatorError
 from custody.coordinator.routes import (
     addresses,
     balances,
@@ -123,28 +123,48 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        # Chunked body of unknown length: read it (up to the limit) before the app sees it,
+        # so an oversized one is refused whole rather than half-parsed.
+        body, too_large = await self._read_limited(receive)
+        if too_large:
             await self._refuse(scope, receive, send)
             return
-        await self.app(scope, self._counting(receive), send)
+        await self.app(scope, _replay(body, receive), send)
 
-    def _counting(self, receive: Receive) -> Receive:
-        seen = 0
-
-        async def wrapped() -> Message:
-            nonlocal seen
+    async def _read_limited(self, receive: Receive) -> tuple[bytes, bool]:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise TooLarge(
-                    ErrorCode.BODY_TOO_LARGE, f"request body is larger than {self.max_bytes} bytes"
-                )
-            return message
-
-        return wrapped
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return b"", True
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), False
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = _json(
             413, ErrorCode.BODY_TOO_LARGE, f"request body is larger than {self.max_bytes} bytes"
         )
         await response(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

@@ -1,0 +1,5 @@
+"""`python -m custody` runs the `custody` command."""
+
+from custody.cli import app
+
+app()

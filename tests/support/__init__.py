@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: databases, API clients, nodes."""
