@@ -24,6 +24,8 @@ class PoolAddress(BaseModel):
     derivation_path: str = Field(pattern=r"^m(/[0-9]+'?)+$", max_length=128)
     public_key: str = Field(pattern=r"^[0-9a-f]{64,130}$")
     branch: AddressBranch = AddressBranch.RECEIVE
+    # BIP32 master key fingerprint the path starts from; the watcher writes it into PSBTs.
+    fingerprint: str | None = Field(default=None, pattern=r"^[0-9a-f]{8}$")
 
 
 class AddressBatch(BaseModel):
@@ -63,6 +65,7 @@ class WatchAddress(BaseModel):
     address: str
     public_key: str
     derivation_path: str
+    fingerprint: str | None
     branch: AddressBranch
     imported: bool
 

@@ -121,3 +121,14 @@ def test_watcher_imports_what_is_not_imported(api: Api) -> None:
     r = api.watcher.post("/v1/addresses/imported", {"currency": "LTC", "addresses": [unknown]})
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "unknown_address"
+
+
+def test_lookup_by_address_returns_path_key_and_fingerprint(api: Api) -> None:
+    items = [_item(i, fingerprint="0badc0de") for i in range(3)]
+    api.signer.post("/v1/addresses", {"addresses": items})
+    wanted = [items[2]["address"], items[0]["address"]]
+    r = api.watcher.get("/v1/addresses", currency="LTC", address=wanted)
+    found = {a["address"]: a for a in r.json()}
+    assert set(found) == set(wanted)
+    assert found[items[2]["address"]]["derivation_path"] == "m/84'/1'/0'/0/2"
+    assert found[items[2]["address"]]["fingerprint"] == "0badc0de"

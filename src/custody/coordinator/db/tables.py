@@ -47,6 +47,7 @@ class PoolAddressRow(Base):
     address: Mapped[str] = mapped_column(String(128))
     derivation_path: Mapped[str] = mapped_column(String(128))
     public_key: Mapped[str] = mapped_column(String(130))
+    fingerprint: Mapped[str | None] = mapped_column(String(8), nullable=True)
     branch: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -58,11 +58,17 @@ def get_pool(runtime: RuntimeDep) -> list[PoolLevel]:
     dependencies=[caller(Role.WATCHER, Role.OPERATOR)],
 )
 def get_addresses(
-    runtime: RuntimeDep, currency: str, imported: bool | None = None, limit: Limit = 1000
+    runtime: RuntimeDep,
+    currency: str,
+    imported: bool | None = None,
+    address: Annotated[list[str] | None, Query(max_length=1000)] = None,
+    limit: Limit = 1000,
 ) -> list[WatchAddress]:
-    """Pool addresses of a currency; `imported=false` lists what the watcher must still import."""
+    """Pool addresses of a currency; `imported=false` lists what the watcher must still import,
+    `address=…` (repeatable) looks up paths and keys of the named addresses."""
     return read(
-        runtime, lambda s: addresses.list_for_watcher(s, runtime.config, currency, imported, limit)
+        runtime,
+        lambda s: addresses.list_for_watcher(s, runtime.config, currency, imported, address, limit),
     )
 
 

@@ -36,10 +36,11 @@ def add_batch(
             )
         )
         if row is not None:
-            if (row.derivation_path, row.public_key, row.branch) != (
+            if (row.derivation_path, row.public_key, row.branch, row.fingerprint) != (
                 item.derivation_path,
                 item.public_key,
                 item.branch.value,
+                item.fingerprint,
             ):
                 raise Conflict(
                     ErrorCode.CONFLICT, f"{address} is in the pool with other key data", field
@@ -52,6 +53,7 @@ def add_batch(
                 address=address,
                 derivation_path=item.derivation_path,
                 public_key=item.public_key,
+                fingerprint=item.fingerprint,
                 branch=item.branch.value,
                 imported=False,
             )
@@ -133,19 +135,27 @@ def watch_address(row: PoolAddressRow) -> WatchAddress:
         address=row.address,
         public_key=row.public_key,
         derivation_path=row.derivation_path,
+        fingerprint=row.fingerprint,
         branch=AddressBranch(row.branch),
         imported=row.imported,
     )
 
 
 def list_for_watcher(
-    session: Session, config: CoordinatorConfig, code: str, imported: bool | None, limit: int
+    session: Session,
+    config: CoordinatorConfig,
+    code: str,
+    imported: bool | None,
+    only: list[str] | None,
+    limit: int,
 ) -> list[WatchAddress]:
-    """Pool addresses of a currency, optionally only those not yet imported."""
+    """Pool addresses of a currency: those not yet imported, or the ones named in `only`."""
     currency = currency_or_error(config, code)
     stmt = select(PoolAddressRow).where(PoolAddressRow.currency == currency.code)
     if imported is not None:
         stmt = stmt.where(PoolAddressRow.imported.is_(imported))
+    if only:
+        stmt = stmt.where(PoolAddressRow.address.in_(only))
     rows = session.scalars(stmt.order_by(PoolAddressRow.id).limit(limit))
     return [watch_address(r) for r in rows]
 

@@ -1,0 +1,1 @@
+"""Tests of the Nano test peer: vectors, ledger rules, HTTP shapes, confirmations."""
