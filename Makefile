@@ -30,6 +30,7 @@ lint:
 
 types:
 	.venv/bin/mypy src
+	.venv/bin/mypy --strict testnodes
 
 imports:
 	.venv/bin/lint-imports
