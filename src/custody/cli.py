@@ -3,6 +3,11 @@
 import typer
 
 from custody.coordinator.cli import coordinator_app
+from custody.signer.cli import signer_app
 
-app = typer.Typer(help="Custody stack for exchanges.", no_args_is_help=True)
+# No pretty tracebacks: they print local variables, which in the signer could be key material.
+app = typer.Typer(
+    help="Custody stack for exchanges.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 app.add_typer(coordinator_app, name="coordinator")
+app.add_typer(signer_app, name="signer")
