@@ -7,6 +7,12 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+
+from custody.coordinator.app import create_app
+from custody.coordinator.db.engine import make_engine, make_sessionmaker
+from custody.coordinator.db.migrate import upgrade
+from custody.coordinator.runtime import Runtime
+from custody.coordinator.settings import CoordinatorSettings
 from tests.support.api import Api, test_config
 from tests.support.databases import (
     PG_ADMIN_DSN,
@@ -15,12 +21,6 @@ from tests.support.databases import (
     pg_url,
     truncate_all,
 )
-
-from custody.coordinator.app import create_app
-from custody.coordinator.db.engine import make_engine, make_sessionmaker
-from custody.coordinator.db.migrate import upgrade
-from custody.coordinator.runtime import Runtime
-from custody.coordinator.settings import CoordinatorSettings
 
 
 @pytest.fixture(scope="session")

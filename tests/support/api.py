@@ -4,13 +4,13 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from tests.support.keys import EXCHANGE, OPERATORS, ltc_regtest_address, signed_intent
 
 from custody.contract.intent import public_key_hex
 from custody.contract.withdrawals import WithdrawalIntent
 from custody.coordinator.auth import Role, create_token
 from custody.coordinator.config import CoordinatorConfig, parse_config
 from custody.coordinator.runtime import Runtime
+from tests.support.keys import EXCHANGE, OPERATORS, ltc_regtest_address, signed_intent
 
 BIG = 2**200  # far past int64: amounts must survive the database exactly
 

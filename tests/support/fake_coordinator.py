@@ -1,14 +1,15 @@
-"""A small in-memory stand-in for the coordinator's signer endpoints, for signer tests.
+"""An in-memory stand-in for the coordinator's signer endpoints, for answers the real coordinator
+does not give in normal operation: a pool that lost addresses below its total, a currency listed
+on another network than the signer's policy, a 409 because another signer answered first.
+
+Everything else the signer's tests take from the real coordinator (`tests.support.server.serve`
+on the `runtime` fixture); this fake serves only the loop's unit tests of those odd answers.
 
 It answers as the API contract says (bearer token, JSON bodies, 409 for a second answer) and
-records every request the signer made, so tests can inspect exactly what left the signer.
-Usable in-process (`transport()`) or over real loopback HTTP (`serve()`)."""
+records every request, in-process through `transport()`."""
 
-import http.server
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,42 +109,6 @@ class FakeCoordinator:
     def transport(self) -> httpx.MockTransport:
         """An httpx transport answering from this fake, no socket involved."""
         return httpx.MockTransport(self.handle)
-
-    @contextmanager
-    def serve(self) -> Iterator[str]:
-        """Serve over loopback HTTP in a thread; yields the base URL."""
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as a real server: the client holds on
-
-            def _any(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                request = httpx.Request(
-                    self.command, f"http://fake{self.path}", headers=dict(self.headers),
-                    content=self.rfile.read(length),
-                )
-                response = fake.handle(request)
-                self.send_response(response.status_code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(response.content)))
-                self.end_headers()
-                self.wfile.write(response.content)
-
-            do_GET = do_POST = _any
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=10)
 
 
 def _json(data: Any, status: int = 200) -> httpx.Response:

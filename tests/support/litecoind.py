@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+
 from tests.support.wait import wait_until
 
 BINARY = "litecoind"

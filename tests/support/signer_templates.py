@@ -15,13 +15,13 @@ from embit import bip32, bip39, ec
 from embit.psbt import PSBT, DerivationPath
 from embit.script import Script
 from embit.transaction import Transaction, TransactionInput, TransactionOutput
-from tests.support.keys import EXCHANGE, OPERATORS, secp_pubkey
 
 from custody.chains.bitcoin import address_from_script, hash160, network
 from custody.contract.addresses import PoolAddress
 from custody.contract.intent import approval_bytes, intent_bytes, public_key_hex, sign
 from custody.contract.templates import Template, TemplateKind, TemplateStatus
 from custody.contract.withdrawals import Approval, Withdrawal, WithdrawalIntent, WithdrawalState
+from tests.support.keys import EXCHANGE, OPERATORS, secp_pubkey
 
 # BIP84's own test mnemonic: its vectors pin our derivation, and it guards nothing of value.
 MNEMONIC = " ".join(["abandon"] * 11 + ["about"])

@@ -1,10 +1,10 @@
 """The address pool: the signer fills it, the exchange hands addresses out, the watcher imports them."""
 
 from sqlalchemy import func, select
-from tests.support.api import Api
-from tests.support.keys import ltc_regtest_address
 
 from custody.coordinator.db.tables import PoolAddressRow
+from tests.support.api import Api
+from tests.support.keys import ltc_regtest_address
 
 
 def _rows(api: Api) -> int:

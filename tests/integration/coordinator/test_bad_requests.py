@@ -1,9 +1,9 @@
 """Malformed requests get a 4xx with a stable code naming the problem, never a 500."""
 
 from sqlalchemy import func, select
-from tests.support.api import Api
 
 from custody.coordinator.db.tables import DepositRow, PoolAddressRow
+from tests.support.api import Api
 
 
 def test_body_too_large(api: Api) -> None:

@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from sqlalchemy import func, select
-from tests.support.api import Api
-from tests.support.keys import signed_intent
-from tests.support.server import serve
 
 from custody.contract.withdrawals import WithdrawalIntent
 from custody.coordinator.db.tables import LedgerEventRow, WithdrawalRow
+from tests.support.api import Api
+from tests.support.keys import signed_intent
+from tests.support.server import serve
 
 
 def test_fifty_concurrent_identical_requests(api: Api) -> None:

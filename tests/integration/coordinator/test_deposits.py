@@ -3,9 +3,9 @@
 from typing import Any
 
 from sqlalchemy import func, select
-from tests.support.api import BIG, Api
 
 from custody.coordinator.db.tables import AuditRow, DepositRow, LedgerEventRow
+from tests.support.api import BIG, Api
 
 
 def _report(address: str, amount: int, confirmations: int, **over: Any) -> dict[str, Any]:

@@ -4,11 +4,11 @@ import uuid
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.support.api import BIG
 
 from custody.coordinator import ledger
 from custody.coordinator.errors import Conflict
 from custody.coordinator.runtime import Runtime
+from tests.support.api import BIG
 
 USERS = ["alice", "bob", "carol"]
 AMOUNTS = st.one_of(st.integers(1, 10**6), st.integers(2**64, BIG))

@@ -1,9 +1,9 @@
 """Every route checks the caller's role: a wrong role is 403, no token is 401, and nothing changes."""
 
 import pytest
-from tests.support.api import Api
 
 from custody.coordinator.auth import Role
+from tests.support.api import Api
 
 # (method, path, roles that may call it). Bodies are irrelevant: auth is checked first.
 ROUTES: list[tuple[str, str, set[Role]]] = [

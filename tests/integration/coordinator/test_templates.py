@@ -4,12 +4,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy.exc import IntegrityError
-from tests.support.api import Api
 
 from custody.contract.withdrawals import WithdrawalIntent
 from custody.coordinator import ledger
 from custody.coordinator.db.tables import TemplateRow, TemplateWithdrawalRow
 from custody.coordinator.db.types import utcnow
+from tests.support.api import Api
 
 
 def _setup(api: Api, count: int = 2) -> list[dict[str, Any]]:
@@ -173,8 +173,10 @@ def test_replacement_takes_over_and_either_may_confirm(api: Api) -> None:
     api.watcher.post(f"/v1/templates/{old['id']}/broadcast", {"txid": "11" * 32})
     new = _template(api, ids, payload="cHNidP8BAE==", txid="66" * 32, replaces=old["id"]).json()
     assert new["status"] == "unsigned"
-    assert api.watcher.get(f"/v1/templates/{old['id']}").json()["status"] == "replaced"
+    assert api.watcher.get(f"/v1/templates/{old['id']}").json()["status"] == "broadcast"
     api.signer.post(f"/v1/templates/{new['id']}/signature", _signed("66" * 32))
+    assert api.watcher.get(f"/v1/templates/{old['id']}").json()["status"] == "replaced"
+    assert api.watcher.get(f"/v1/withdrawals/{ids[0]}").json()["template_id"] == new["id"]
     # The old transaction wins the race after all: the replacement can never confirm now.
     conf = {"block_hash": "77" * 32, "block_height": 9, "confirmations": 3}
     c = api.watcher.post(f"/v1/templates/{old['id']}/confirmation", conf).json()
@@ -196,3 +198,38 @@ def test_cancel_voids_an_unsigned_template_but_not_a_signed_one(api: Api) -> Non
     api.signer.post(f"/v1/templates/{t2['id']}/signature", _signed())
     r = api.exchange.post(f"/v1/withdrawals/{ids[1]}/cancel", {"reason": "too late"})
     assert (r.status_code, r.json()["error"]["code"]) == (409, "illegal_state")
+
+
+def test_refused_replacement_leaves_the_replaced_transaction_paying(api: Api) -> None:
+    ids = [w["id"] for w in _setup(api, 1)]
+    old = _template(api, ids).json()
+    api.signer.post(f"/v1/templates/{old['id']}/signature", _signed())
+    api.watcher.post(f"/v1/templates/{old['id']}/broadcast", {"txid": "11" * 32})
+    new = _template(api, ids, payload="cHNidP8BAG==", txid="88" * 32, replaces=old["id"]).json()
+    # Until the signer signs the bump, the old transaction is the live one.
+    assert api.watcher.get(f"/v1/templates/{old['id']}").json()["status"] == "broadcast"
+    second = _template(api, ids, payload="cHNidP8BAH==", txid="99" * 32, replaces=old["id"])
+    assert (second.status_code, second.json()["error"]["code"]) == (409, "illegal_state")
+    refusal = {"code": "fee_rate_over_cap", "reason": "bump too large"}
+    r = api.signer.post(f"/v1/templates/{new['id']}/rejection", refusal).json()
+    assert r["status"] == "rejected"
+    assert r["withdrawals"][0]["state"] == "broadcast"  # not failed: the old tx still pays it
+    assert api.balance("alice") == (1_000_000 - 11_000, 11_000)
+    conf = {"block_hash": "77" * 32, "block_height": 9, "confirmations": 3}
+    c = api.watcher.post(f"/v1/templates/{old['id']}/confirmation", conf)
+    assert c.status_code == 200, c.text
+    assert c.json()["withdrawals"][0]["state"] == "confirmed"
+    assert api.balance("alice") == (1_000_000 - 11_000, 0)
+
+
+def test_replacement_signed_after_the_old_one_confirmed_is_dead(api: Api) -> None:
+    ids = [w["id"] for w in _setup(api, 1)]
+    old = _template(api, ids).json()
+    api.signer.post(f"/v1/templates/{old['id']}/signature", _signed())
+    new = _template(api, ids, payload="cHNidP8BAI==", txid="aa" * 32, replaces=old["id"]).json()
+    conf = {"block_hash": "77" * 32, "block_height": 9, "confirmations": 3}
+    api.watcher.post(f"/v1/templates/{old['id']}/confirmation", conf)
+    assert api.watcher.get(f"/v1/templates/{new['id']}").json()["status"] == "failed"
+    late = api.signer.post(f"/v1/templates/{new['id']}/signature", _signed("aa" * 32))
+    assert late.status_code == 409
+    assert api.balance("alice") == (1_000_000 - 11_000, 0)

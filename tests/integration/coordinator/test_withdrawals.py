@@ -3,11 +3,11 @@
 from typing import Any
 
 from sqlalchemy import func, select
-from tests.support.api import BIG, Api
-from tests.support.keys import OPERATORS, STRANGER, approval, signed_intent
 
 from custody.contract.withdrawals import WithdrawalIntent
 from custody.coordinator.db.tables import LedgerEventRow, WithdrawalRow
+from tests.support.api import BIG, Api
+from tests.support.keys import OPERATORS, STRANGER, approval, signed_intent
 
 DEST = "rltc1qw508d6qejxtdg4y5r3zarvary0c5xw7kfmlh4p"
 

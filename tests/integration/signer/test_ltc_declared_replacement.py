@@ -1,104 +1,131 @@
 """One intent, one payment, with a real fee bump.
 
-A withdrawal's first transaction sits in the mempool with a low fee. The watcher builds a
-replacement that spends the same coin with a higher fee and declares it (`replaces`); the signer
-signs it, because both transactions conflict and only one can ever confirm, and Litecoin Core
-replaces the first one (BIP125). A third, undeclared transaction for the same withdrawal is
-refused, and so is a "replacement" that spends another coin, which could confirm beside the
-first. After mining, the payee has been paid exactly once.
+Alice has three coins in the exchange's pool and asks for two withdrawals. The first one's
+transaction sits in the mempool with a low fee. The watcher builds a replacement that spends the
+same coin with a higher fee and declares it (`replaces`); the coordinator lets it take over the
+withdrawal, the signer signs it, because both transactions conflict and only one can ever
+confirm, and Litecoin Core replaces the first one (BIP125).
+
+A third, undeclared transaction for the same withdrawal is refused twice over: the coordinator
+will not store it while the bump is live; and when the watcher wrongly reports the bump as
+unable to confirm, so that the coordinator takes the undeclared one, the signer, which remembers
+what it signed, refuses it. The second withdrawal's transaction is signed and broadcast too; a
+"replacement" for it that spends another coin, and so could confirm beside it, reaches the
+signer (the coordinator does not read transactions) and is refused. After mining, each payee
+has been paid exactly once.
 """
 
 from typing import Any
 
 import pytest
-from tests.integration.signer.conftest import Deployment
-from tests.support.litecoind import LitecoinNode, RpcError
-from tests.support.signer_templates import attach_origins, template, withdrawal
 
-from custody.contract.addresses import PoolAddress
-from custody.contract.templates import Template
-from custody.contract.withdrawals import Withdrawal
+from custody.contract.templates import TemplateStatus
+from tests.integration.signer.conftest import Deployment, btc
+from tests.support.litecoind import LitecoinNode, RpcError
+from tests.support.signer_templates import ONE, attach_origins
 
 pytestmark = pytest.mark.litecoind
 
 
-def build(
-    node: LitecoinNode,
-    wallet: str,
-    pool: list[PoolAddress],
-    w: Withdrawal,
-    *,
-    tid: str,
-    fee_rate: float,
-    change: str,
-    inputs: list[dict[str, Any]] | None = None,
-    replaces: str | None = None,
-) -> Template:
-    """The watcher's side: a funded PSBT with key origins, as a template."""
-    funded = node.rpc(
-        "walletcreatefundedpsbt", inputs or [], [{w.intent.destination: "1.0"}], 0,
-        {"includeWatching": True, "changeAddress": change, "replaceable": True,
-         "feeRate": fee_rate, "add_inputs": not inputs},
-        True, wallet=wallet,
-    )
-    payload = attach_origins(funded["psbt"], pool)
-    txid = node.rpc("decodepsbt", payload)["tx"]["txid"]
-    return template(payload, txid, [w], tid=tid, replaces=replaces)
+class Watcher:
+    """The watcher's side: funded PSBTs with the pool's key origins, posted as templates."""
+
+    def __init__(self, node: LitecoinNode, deployment: Deployment, wallet: str):
+        self.node, self.deployment, self.wallet = node, deployment, wallet
+        self.builds = 0
+
+    def build(
+        self, wid: str, coin: dict[str, Any], *, fee_rate: float, replaces: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """Spend `coin` to the withdrawal's payee with change to a reserved pool address and post
+        it; returns the coordinator's status code and answer."""
+        self.builds += 1
+        change = self.deployment.reserve_change(f"change-{self.builds}")
+        pool = self.deployment.import_pool(self.node, self.wallet)
+        intent = self.deployment.api.watcher.get(f"/v1/withdrawals/{wid}").json()["intent"]
+        pays = {intent["destination"]: btc(int(intent["amount"]))}
+        funded = self.node.rpc(
+            "walletcreatefundedpsbt", [coin], [pays], 0,
+            {"includeWatching": True, "changeAddress": change, "replaceable": True,
+             "feeRate": fee_rate, "add_inputs": False},
+            True, wallet=self.wallet,
+        )
+        payload = attach_origins(funded["psbt"], pool)
+        txid = self.node.rpc("decodepsbt", payload)["tx"]["txid"]
+        r = self.deployment.post_template(payload, txid, [wid], replaces)
+        return r.status_code, r.json()
+
+    def post(self, wid: str, coin: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """`build` that the coordinator must accept."""
+        status, answer = self.build(wid, coin, **kwargs)
+        assert status == 200, answer
+        return answer
+
+    def broadcast(self, tid: str) -> str:
+        """Send the signed bytes the coordinator holds to the node, and report it."""
+        signed = self.deployment.template(tid)
+        assert signed.status is TemplateStatus.SIGNED and signed.signed_payload is not None
+        txid: str = self.node.rpc("sendrawtransaction", signed.signed_payload)
+        assert txid == signed.txid
+        self.deployment.report(tid, "broadcast", {"txid": txid})
+        return txid
 
 
 def test_declared_replacement_replaces_and_nothing_else_is_signed(
     litecoind: LitecoinNode, deployment: Deployment
 ) -> None:
-    node, fake = litecoind, deployment.coordinator
-    deployment.loop.run_once()
-    pool = list(fake.pool.values())
-    receive = [a for a in pool if a.branch == "receive"]
-    change = [a.address for a in pool if a.branch == "change"]
+    node, loop = litecoind, deployment.loop
+    loop.run_once()
     watch = node.create_wallet("watch-rbf", watch_only=True)
-    for entry in pool:
-        node.rpc("importpubkey", entry.public_key, "", False, wallet=watch)
-    node.rpc("sendtoaddress", receive[0].address, 3.0, wallet="miner")
-    node.rpc("sendtoaddress", receive[1].address, 2.0, wallet="miner")
-    node.mine(1)
+    deployment.import_pool(node, watch)
+    first_coin, second_coin, other_coin = deployment.deposit(node, "alice", 3 * ONE, 2 * ONE, ONE)
+    watcher = Watcher(node, deployment, watch)
     payee = node.rpc("getnewaddress", "", "bech32", wallet="miner")
-    w = withdrawal("w-rbf", payee, 100_000_000)
+    payee2 = node.rpc("getnewaddress", "", "bech32", wallet="miner")
+    w = deployment.withdraw("req-rbf", "alice", payee, ONE)
+    w2 = deployment.withdraw("req-rbf-2", "alice", payee2, ONE // 2)
 
     # First transaction: low fee, into the mempool.
-    first = build(node, watch, pool, w, tid="tpl-a", fee_rate=0.0002, change=change[0])
-    fake.add(first)
-    assert deployment.loop.run_once().signed == 1
-    assert node.rpc("sendrawtransaction", fake.templates["tpl-a"].signed_payload) == first.txid
+    first = watcher.post(w, first_coin, fee_rate=0.0002)
+    assert loop.run_once().signed == 1
+    first_txid = watcher.broadcast(first["id"])
 
     # A declared replacement spending the same coin with a higher fee: signed, and it replaces.
-    coin = [{"txid": i["txid"], "vout": i["vout"]}
-            for i in node.rpc("decodepsbt", first.payload)["tx"]["vin"]]
-    bump = build(node, watch, pool, w, tid="tpl-b", fee_rate=0.001, change=change[1],
-                 inputs=coin, replaces="tpl-a")
-    fake.add(bump)
-    assert deployment.loop.run_once().signed == 1
-    assert node.rpc("sendrawtransaction", fake.templates["tpl-b"].signed_payload) == bump.txid
+    bump = watcher.post(w, first_coin, fee_rate=0.001, replaces=first["id"])
+    assert loop.run_once().signed == 1
+    bump_txid = watcher.broadcast(bump["id"])
     with pytest.raises(RpcError):
-        node.rpc("getmempoolentry", first.txid)
+        node.rpc("getmempoolentry", first_txid)
+    assert deployment.template(first["id"]).status is TemplateStatus.REPLACED
+    assert deployment.template(bump["id"]).withdrawals[0].template_id == bump["id"]
 
-    # An undeclared third transaction for the same withdrawal is refused.
-    fake.add(build(node, watch, pool, w, tid="tpl-c", fee_rate=0.002, change=change[0],
-                   inputs=coin))
-    assert deployment.loop.run_once().refused == 1
-    rejection = fake.templates["tpl-c"].rejection
+    # An undeclared third transaction for the same withdrawal: the coordinator will not take it.
+    status, answer = watcher.build(w, first_coin, fee_rate=0.002)
+    assert (status, answer["error"]["code"]) == (409, "withdrawal_in_live_template")
+    # The watcher wrongly reports the bump as unable to confirm; the coordinator, which cannot
+    # see the chain, takes the undeclared transaction, and the signer refuses it.
+    deployment.report(bump["id"], "failure", {
+        "code": "inputs_spent", "reason": "not true: the bump is in the mempool",
+        "outcome": "retry",
+    })
+    third = watcher.post(w, first_coin, fee_rate=0.002)
+    assert loop.run_once().refused == 1
+    rejection = deployment.template(third["id"]).rejection
     assert rejection is not None and rejection.code == "withdrawal_already_signed"
 
-    # A "replacement" from another coin could confirm beside the first: refused.
-    [other] = [{"txid": u["txid"], "vout": u["vout"]}
-               for u in node.rpc("listunspent", 1, 999, [], True, wallet=watch)
-               if {"txid": u["txid"], "vout": u["vout"]} not in coin]
-    fake.add(build(node, watch, pool, w, tid="tpl-d", fee_rate=0.002, change=change[0],
-                   inputs=[other], replaces="tpl-b"))
-    assert deployment.loop.run_once().refused == 1
-    rejection = fake.templates["tpl-d"].rejection
+    # The second withdrawal is signed and broadcast; a "replacement" from another coin could
+    # confirm beside it: the coordinator stores it, the signer refuses it.
+    second = watcher.post(w2, second_coin, fee_rate=0.0002)
+    assert loop.run_once().signed == 1
+    second_txid = watcher.broadcast(second["id"])
+    stray = watcher.post(w2, other_coin, fee_rate=0.002, replaces=second["id"])
+    assert loop.run_once().refused == 1
+    rejection = deployment.template(stray["id"]).rejection
     assert rejection is not None and rejection.code == "replacement_not_conflicting"
 
-    # The replacement confirms; the payee got 1 LTC once.
-    assert bump.txid in node.rpc("getrawmempool")
+    # The bump and the second transaction confirm; each payee was paid once.
+    assert set(node.rpc("getrawmempool")) == {bump_txid, second_txid}
     node.mine(1)
-    received = node.rpc("getreceivedbyaddress", payee, 1, wallet="miner")
-    assert received == 1.0
+    assert node.rpc("getreceivedbyaddress", payee, 1, wallet="miner") == 1.0
+    assert node.rpc("getreceivedbyaddress", payee2, 1, wallet="miner") == 0.5
+    assert len(deployment.signer.journal) == 3  # first, bump, second: nothing else was signed

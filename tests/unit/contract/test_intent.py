@@ -1,9 +1,8 @@
 """Canonical intent bytes: stable, domain-separated, and approvals bound to one intent."""
 
-from tests.support.keys import EXCHANGE, STRANGER
-
 from custody.contract.intent import approval_bytes, intent_bytes, public_key_hex, sign, verify
 from custody.contract.withdrawals import WithdrawalIntent
+from tests.support.keys import EXCHANGE, STRANGER
 
 INTENT = WithdrawalIntent(
     request_id="r-1", user_id="u-7", currency="LTC", amount=2**70, destination="rltc1qxyz"

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 from bip_utils import Bip39SeedGenerator
-from tests.support.signer_templates import MNEMONIC, write_policy
 
 from custody.signer.derivation import KeyRing
 from custody.signer.journal import Journal
 from custody.signer.policy import Policy, load_policy
 from custody.signer.signing import TemplateSigner
+from tests.support.signer_templates import MNEMONIC, write_policy
 
 
 class Clock:

@@ -1,13 +1,22 @@
 """`custody signer` commands: exit code 2 and one readable line for every bad input."""
 
 import json
+import shutil
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from tests.support.fake_coordinator import FakeCoordinator
+from typer.testing import CliRunner, Result
+
+from custody.coordinator.auth import Role
+from custody.coordinator.runtime import Runtime
+from custody.signer import keystore as keystore_module
+from custody.signer.cli import signer_app
+from custody.signer.filemode import SIGNED_FORMAT, TEMPLATE_FORMAT
+from tests.support.api import Api
+from tests.support.server import serve
 from tests.support.signer_templates import (
     BOB_SCRIPT,
     MNEMONIC,
@@ -17,11 +26,6 @@ from tests.support.signer_templates import (
     standard_case,
     write_policy,
 )
-from typer.testing import CliRunner, Result
-
-from custody.signer import keystore as keystore_module
-from custody.signer.cli import signer_app
-from custody.signer.filemode import SIGNED_FORMAT, TEMPLATE_FORMAT
 
 PASS = "a long enough passphrase"
 
@@ -195,17 +199,27 @@ def test_options_override_the_environment(env: dict[str, str], tmp_path: Path) -
     assert result.exit_code == 0, result.output
 
 
-def test_addresses_posted_to_the_pool(env: dict[str, str]) -> None:
+@pytest.fixture
+def db_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """The coordinator of the posting test on SQLite only: the CLI does not care which database."""
+    target = tmp_path / "coordinator.sqlite3"
+    shutil.copy(sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
+def test_addresses_posted_to_the_pool(env: dict[str, str], api: Api, runtime: Runtime) -> None:
     imported(env)
-    fake = FakeCoordinator()
-    with fake.serve() as url:
-        env |= {"CUSTODY_SIGNER_COORDINATOR_URL": url, "CUSTODY_SIGNER_TOKEN": fake.token}
+    with serve(runtime) as url:
+        env |= {"CUSTODY_SIGNER_COORDINATOR_URL": url,
+                "CUSTODY_SIGNER_TOKEN": api.tokens[Role.SIGNER]}
         first = invoke(env, "addresses", "LTC", "--count", "4", "--post")
         again = invoke(env, "addresses", "LTC", "--count", "6", "--post")
     assert first.exit_code == 0, first.output
     assert first.stdout.splitlines()[-1] == "posted 4 addresses: 4 new, 0 known"
     assert again.stdout.splitlines()[-1] == "posted 6 addresses: 2 new, 4 known"
-    assert sorted(a.derivation_path for a in fake.pool.values()) == [path(0, i) for i in range(6)]
+    pool = api.watcher.get("/v1/addresses", currency="LTC").json()
+    assert sorted(a["derivation_path"] for a in pool) == [path(0, i) for i in range(6)]
+    assert {(a["branch"], a["fingerprint"]) for a in pool} == {("receive", "73c5da0a")}
 
 
 def test_posting_without_a_token(env: dict[str, str]) -> None:

@@ -5,11 +5,11 @@ from bip_utils import Bip39SeedGenerator
 from embit import bip32, bip39
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.support.signer_templates import MNEMONIC
 
 from custody.chains import base58
 from custody.chains.bitcoin import network, p2wpkh_address
 from custody.signer.derivation import HARDENED, Account, Branch, KeyRing, format_path, parse_path
+from tests.support.signer_templates import MNEMONIC
 
 # https://github.com/bitcoin/bips/blob/master/bip-0084.mediawiki#test-vectors
 ROOT_ZPUB = (

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from bip_utils import Bip39MnemonicDecoder, Bip39SeedGenerator
-from tests.support.signer_templates import MNEMONIC
 
 from custody.signer import keystore
 from custody.signer.errors import KeystoreError
+from tests.support.signer_templates import MNEMONIC
 
 FAST = keystore.MIN_SCRYPT_N  # tests only; the file records it
 PASS = "correct horse battery staple"

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
-from tests.support.signer_templates import ALICE, BOB, policy_text
 
 from custody.signer.errors import PolicyError
 from custody.signer.policy import load_policy
+from tests.support.signer_templates import ALICE, BOB, policy_text
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "signer-policy.toml"
 

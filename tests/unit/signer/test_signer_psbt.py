@@ -4,7 +4,6 @@ import pytest
 from embit.transaction import SIGHASH, Transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.signer_templates import encode, standard_case
 
 from custody.signer.chains.bitcoin_psbt import (
     Bip143,
@@ -14,6 +13,7 @@ from custody.signer.chains.bitcoin_psbt import (
 )
 from custody.signer.errors import Refusal
 from custody.signer.errors import RefusalCode as R
+from tests.support.signer_templates import encode, standard_case
 
 CASE = standard_case()
 EMBIT_PSBT = CASE.psbt()

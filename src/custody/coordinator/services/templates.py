@@ -106,7 +106,11 @@ def _claim(session: Session, template: TemplateRow, rows: list[WithdrawalRow]) -
 
 
 def _take_over(session: Session, old_id: str, new: TemplateRow, rows: list[WithdrawalRow]) -> None:
-    """A declared replacement (fee bump) takes over the live links of the template it replaces."""
+    """Link a declared replacement (fee bump) to the same withdrawals, not yet live.
+
+    The replaced template stays live until the replacement is signed: if the signer refuses the
+    replacement, the old transaction is still the one that pays (and may still confirm).
+    """
     old = session.get(TemplateRow, old_id, with_for_update=True)
     if old is None or old.currency != new.currency:
         raise BadRequest(
@@ -126,14 +130,42 @@ def _take_over(session: Session, old_id: str, new: TemplateRow, rows: list[Withd
             "a replacement pays exactly the same withdrawals",
             "withdrawal_ids",
         )
-    _unlink(session, old.id)
-    old.status = S.REPLACED.value
-    old.updated_at = utcnow()
-    session.flush()
+    pending = select(TemplateRow.id).where(
+        TemplateRow.replaces == old.id,
+        TemplateRow.status == S.UNSIGNED.value,
+        TemplateRow.id != new.id,
+    )
+    if session.scalar(pending) is not None:
+        raise Conflict(
+            ErrorCode.ILLEGAL_STATE,
+            f"template {old_id} already has a replacement waiting for the signer",
+            "replaces",
+        )
     for row in rows:
-        session.add(TemplateWithdrawalRow(template_id=new.id, withdrawal_id=row.id, live=True))
-        row.template_id = new.id
+        session.add(TemplateWithdrawalRow(template_id=new.id, withdrawal_id=row.id, live=False))
     session.flush()
+
+
+def _promote(session: Session, new: TemplateRow) -> None:
+    """A replacement was signed: it takes over the live links; the old one is replaced."""
+    assert new.replaces is not None
+    old = get_row(session, new.replaces)
+    if old.status not in (S.SIGNED.value, S.BROADCAST.value):
+        # The replaced transaction settled (or failed) while this one waited for the signer:
+        # both spend the same inputs, so this one can never confirm.
+        new.failure_code = "replaced_tx_settled"
+        new.failure_reason = f"{old.id} is {old.status}"
+        _set(new, S.FAILED)
+        return
+    _unlink(session, old.id)
+    _set(old, S.REPLACED)
+    for link in session.scalars(
+        select(TemplateWithdrawalRow).where(TemplateWithdrawalRow.template_id == new.id)
+    ):
+        link.live = True
+    session.flush()
+    for w in _live_withdrawals(session, new.id):
+        w.template_id = new.id
 
 
 def sign(session: Session, principal: Principal, tid: str, signed: SignedTransaction) -> Template:
@@ -154,6 +186,8 @@ def sign(session: Session, principal: Principal, tid: str, signed: SignedTransac
         )
     row.signed_payload, row.txid = signed.signed_payload, signed.txid
     _set(row, S.SIGNED)
+    if row.replaces is not None:
+        _promote(session, row)
     for w in _live_withdrawals(session, row.id):
         w.txid = signed.txid
         if w.state == WithdrawalState.IN_TEMPLATE.value:
@@ -206,8 +240,7 @@ def confirm(
     if row.status == S.CONFIRMED.value:
         return to_model(session, row)
     _expect(row, {S.SIGNED, S.BROADCAST, S.REPLACED})
-    if row.status == S.REPLACED.value:
-        _replacement_lost(session, row)
+    _replacement_lost(session, row)
     row.block_hash, row.block_height = report.block_hash, report.block_height
     _set(row, S.CONFIRMED)
     for w in _withdrawals(session, row.id):
@@ -218,7 +251,8 @@ def confirm(
 
 
 def _replacement_lost(session: Session, old: TemplateRow) -> None:
-    # The replaced transaction confirmed after all: its replacement can never confirm now.
+    # This transaction confirmed: a replacement of it (signed or still waiting for the
+    # signer) spends the same inputs and can never confirm now.
     for new in session.scalars(select(TemplateRow).where(TemplateRow.replaces == old.id)):
         if new.status in (S.UNSIGNED.value, S.SIGNED.value, S.BROADCAST.value):
             _unlink(session, new.id)
