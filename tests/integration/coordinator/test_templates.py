@@ -233,3 +233,45 @@ def test_replacement_signed_after_the_old_one_confirmed_is_dead(api: Api) -> Non
     late = api.signer.post(f"/v1/templates/{new['id']}/signature", _signed("aa" * 32))
     assert late.status_code == 409
     assert api.balance("alice") == (1_000_000 - 11_000, 0)
+
+
+def test_a_chain_of_replacements_dies_when_the_first_confirms(api: Api) -> None:
+    ids = [w["id"] for w in _setup(api, 1)]
+    a = _template(api, ids).json()
+    api.signer.post(f"/v1/templates/{a['id']}/signature", _signed())
+    b = _template(api, ids, payload="cHNidP8BAJ==", txid="b1" * 32, replaces=a["id"]).json()
+    api.signer.post(f"/v1/templates/{b['id']}/signature", _signed("b1" * 32))
+    c = _template(api, ids, payload="cHNidP8BAK==", txid="c1" * 32, replaces=b["id"]).json()
+    api.signer.post(f"/v1/templates/{c['id']}/signature", _signed("c1" * 32))
+    conf = {"block_hash": "77" * 32, "block_height": 9, "confirmations": 3}
+    assert api.watcher.post(f"/v1/templates/{a['id']}/confirmation", conf).status_code == 200
+    states = {t: api.watcher.get(f"/v1/templates/{t}").json()["status"] for t in (b["id"], c["id"])}
+    assert states == {b["id"]: "replaced", c["id"]: "failed"}
+    late = {"code": "nonce_used", "reason": "x", "outcome": "fail"}
+    assert api.watcher.post(f"/v1/templates/{c['id']}/failure", late).json()["status"] == "failed"
+    assert api.balance("alice") == (1_000_000 - 11_000, 0)
+
+
+def test_payment_confirmed_after_its_hold_was_released_is_booked_and_flagged(api: Api) -> None:
+    from sqlalchemy import select
+
+    from custody.coordinator.db.tables import AuditRow
+
+    ids = [w["id"] for w in _setup(api, 1)]
+    a = _template(api, ids).json()
+    api.signer.post(f"/v1/templates/{a['id']}/signature", _signed())
+    b = _template(api, ids, payload="cHNidP8BAL==", txid="b2" * 32, replaces=a["id"]).json()
+    api.signer.post(f"/v1/templates/{b['id']}/signature", _signed("b2" * 32))
+    # The watcher wrongly gives up on the bump and releases the hold...
+    wrong = {"code": "dropped", "reason": "not in mempool", "outcome": "fail"}
+    api.watcher.post(f"/v1/templates/{b['id']}/failure", wrong)
+    assert api.balance("alice") == (1_000_000, 0)
+    # ...but the replaced transaction was still out there, and it confirms.
+    conf = {"block_hash": "77" * 32, "block_height": 9, "confirmations": 3}
+    r = api.watcher.post(f"/v1/templates/{a['id']}/confirmation", conf)
+    assert r.status_code == 200, r.text
+    assert r.json()["withdrawals"][0]["state"] == "confirmed"
+    assert api.balance("alice") == (1_000_000 - 11_000, 0)
+    with api.runtime.sessions() as s:
+        actions = list(s.scalars(select(AuditRow.action)))
+    assert "alert_paid_after_release" in actions

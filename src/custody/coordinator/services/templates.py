@@ -250,14 +250,20 @@ def confirm(
     return to_model(session, row)
 
 
-def _replacement_lost(session: Session, old: TemplateRow) -> None:
-    # This transaction confirmed: a replacement of it (signed or still waiting for the
-    # signer) spends the same inputs and can never confirm now.
-    for new in session.scalars(select(TemplateRow).where(TemplateRow.replaces == old.id)):
-        if new.status in (S.UNSIGNED.value, S.SIGNED.value, S.BROADCAST.value):
-            _unlink(session, new.id)
-            new.failure_code, new.failure_reason = "replaced_tx_confirmed", f"{old.id} confirmed"
-            _set(new, S.FAILED)
+def _replacement_lost(session: Session, confirmed: TemplateRow) -> None:
+    # This transaction confirmed: every replacement of it, and every replacement of those
+    # (signed or still waiting for the signer), spends the same inputs or nonce and can
+    # never confirm now.
+    todo = [confirmed.id]
+    while todo:
+        parent = todo.pop()
+        for new in session.scalars(select(TemplateRow).where(TemplateRow.replaces == parent)):
+            todo.append(new.id)
+            if new.status in (S.UNSIGNED.value, S.SIGNED.value, S.BROADCAST.value):
+                _unlink(session, new.id)
+                new.failure_code = "replaced_tx_confirmed"
+                new.failure_reason = f"{confirmed.id} confirmed"
+                _set(new, S.FAILED)
 
 
 def fail(session: Session, principal: Principal, tid: str, report: FailureReport) -> Template:

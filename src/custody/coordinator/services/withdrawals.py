@@ -1,5 +1,7 @@
 """Withdrawals: signed intents, holds on the user's balance, approvals and cancellation."""
 
+import logging
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,6 +19,7 @@ from custody.coordinator.auth import Principal
 from custody.coordinator.config import CoordinatorConfig
 from custody.coordinator.db.tables import (
     ApprovalRow,
+    AuditRow,
     TemplateRow,
     TemplateWithdrawalRow,
     WithdrawalRow,
@@ -26,6 +29,7 @@ from custody.coordinator.errors import BadRequest, Conflict, NotFound
 from custody.coordinator.services.common import checked_address, currency_or_error, new_id
 from custody.coordinator.writes import audit
 
+log = logging.getLogger(__name__)
 CANCELLABLE = frozenset({WithdrawalState.REQUESTED, WithdrawalState.APPROVED})
 
 
@@ -180,6 +184,12 @@ def release(
     session: Session, row: WithdrawalRow, state: WithdrawalState, code: str, reason: str
 ) -> None:
     """End a withdrawal without paying it: the hold goes back to the user's available balance."""
+    if row.state == WithdrawalState.CONFIRMED.value:
+        raise Conflict(
+            ErrorCode.ILLEGAL_STATE,
+            f"withdrawal {row.id} is confirmed: nothing to release",
+            "state",
+        )
     total = row.amount + row.fee
     ledger.post(
         session,
@@ -194,17 +204,33 @@ def release(
 
 def settle(session: Session, row: WithdrawalRow) -> None:
     """The payment confirmed: the hold leaves the user; the fee goes to revenue."""
+    released = row.state in (WithdrawalState.FAILED.value, WithdrawalState.CANCELLED.value)
+    # A payment the chain confirmed for a withdrawal whose hold was already given back must
+    # still be booked: it then comes out of the user's available balance (which may go
+    # negative) and is flagged for the operators. The chain is the truth.
+    source = ledger.available(row.user_id) if released else ledger.held(row.user_id)
     ledger.post(
         session,
         f"withdrawal:{row.id}:settle",
         "withdrawal_settle",
         row.currency,
         {
-            ledger.held(row.user_id): -(row.amount + row.fee),
+            source: -(row.amount + row.fee),
             ledger.WORLD_WITHDRAWALS: row.amount,
             ledger.FEES: row.fee,
         },
+        allow_overdraft=released,
     )
+    if released:
+        log.warning("ALERT withdrawal %s paid on chain after its hold was released", row.id)
+        session.add(
+            AuditRow(
+                actor="coordinator",
+                action="alert_paid_after_release",
+                object_id=row.id,
+                detail=f"{row.state}: {row.failure_code}",
+            )
+        )
     _set(row, WithdrawalState.CONFIRMED)
 
 
