@@ -4,6 +4,7 @@ import typer
 
 from custody.coordinator.cli import coordinator_app
 from custody.signer.cli import signer_app
+from custody.watcher.cli import watcher_app
 
 # No pretty tracebacks: they print local variables, which in the signer could be key material.
 app = typer.Typer(
@@ -11,3 +12,4 @@ app = typer.Typer(
 )
 app.add_typer(coordinator_app, name="coordinator")
 app.add_typer(signer_app, name="signer")
+app.add_typer(watcher_app, name="watcher")

@@ -2,24 +2,19 @@
 
 from collections.abc import Callable
 
-from custody.chains import bitcoin, ethereum
-from custody.chains.errors import AddressError, UnknownNetworkError
-
-
-def _nano_unsupported(network: str, address: str) -> str:
-    raise AddressError("nano addresses are not supported yet")
-
+from custody.chains import bitcoin, ethereum, nano
+from custody.chains.errors import UnknownNetworkError
 
 _VALIDATORS: dict[str, Callable[[str, str], str]] = {
     "bitcoin": bitcoin.validate_address,
     "ethereum": ethereum.validate_address,
-    "nano": _nano_unsupported,
+    "nano": nano.validate_address,
 }
 
 _NETWORKS: dict[str, frozenset[str]] = {
     "bitcoin": frozenset(bitcoin.NETWORKS),
     "ethereum": frozenset(ethereum.NETWORKS),
-    "nano": frozenset(),  # filled in when custody.chains.nano exists
+    "nano": frozenset(nano.NETWORKS),
 }
 
 

@@ -68,6 +68,9 @@ class WatchAddress(BaseModel):
     fingerprint: str | None
     branch: AddressBranch
     imported: bool
+    # Handed to a user: payments to it are deposits. A receive address never handed out
+    # should receive nothing; coins there belong to no one in the ledger.
+    assigned: bool = False
 
 
 class ImportedMark(BaseModel):

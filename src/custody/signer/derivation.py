@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 import coincurve
-from bip_utils import Bip32Secp256k1
+from bip_utils import Bip32Secp256k1, Bip32Slip10Ed25519Blake2b
 
 from custody.contract.addresses import AddressBranch
 from custody.contract.currencies import ChainFamily
@@ -20,10 +20,14 @@ class Branch(IntEnum):
 
     RECEIVE = 0
     CHANGE = 1
+    # Not a BIP44 chain: the one hot account of a family that has one (Nano's m/44'/165'/0').
+    HOT = 2
 
     @property
     def pool_branch(self) -> AddressBranch:
         """The branch name the coordinator's pool uses."""
+        if self is Branch.HOT:
+            return AddressBranch.HOT
         return AddressBranch.RECEIVE if self is Branch.RECEIVE else AddressBranch.CHANGE
 
 
@@ -38,6 +42,11 @@ class Scheme:
 # BIP84 (P2WPKH) for Bitcoin and Litecoin. Ethereum (BIP44, m/44'/60'/0'/0/i, secp256k1) and
 # Nano (SLIP-10, m/44'/165'/i', ed25519) get their entries with their signers.
 SCHEMES: dict[ChainFamily, Scheme] = {ChainFamily.BITCOIN: Scheme(purpose=84, curve="secp256k1")}
+# Nano: SLIP-10 ed25519-blake2b, every step hardened (custody.signer.chains.nano lays out i).
+SCHEMES[ChainFamily.NANO] = Scheme(purpose=44, curve="ed25519-blake2b")
+# Ethereum: BIP44 m/44'/60'/account'/0/i on every network (as wallets do), one account per
+# currency; its hot wallet is m/44'/60'/account'/2/0 (custody.signer.chains.ethereum).
+SCHEMES[ChainFamily.ETHEREUM] = Scheme(purpose=44, curve="secp256k1")
 
 
 def format_path(path: Sequence[int]) -> str:
@@ -116,6 +125,9 @@ class KeyRing:
         self._parents: dict[tuple[int, ...], Bip32Secp256k1] = {}
         self._keys: OrderedDict[tuple[int, ...], DerivedKey] = OrderedDict()
         self._cache_size = cache_size
+        # Nano's keys come from the same seed by SLIP-10 over ed25519-blake2b.
+        self._ed25519_blake2b_root = Bip32Slip10Ed25519Blake2b.FromSeed(seed)
+        self._ed25519_blake2b_parents: dict[tuple[int, ...], Bip32Slip10Ed25519Blake2b] = {}
 
     def __repr__(self) -> str:
         return f"KeyRing(fingerprint={self.fingerprint.hex()!r})"
@@ -139,6 +151,23 @@ class KeyRing:
         if len(self._keys) > self._cache_size:
             self._keys.popitem(last=False)
         return derived
+
+    def derive_ed25519_blake2b(self, path: Sequence[int]) -> tuple[bytes, bytes]:
+        """(private key, public key) at a SLIP-10 ed25519-blake2b path (Nano); every step must
+        be hardened. Not cached here: the caller keeps the keys it uses often."""
+        key = tuple(path)
+        if not key or any(i < HARDENED for i in key):
+            raise ValueError(f"SLIP-10 ed25519 paths are hardened only: {format_path(key)}")
+        parent = self._ed25519_blake2b_parents.get(key[:-1])
+        if parent is None:
+            parent = self._ed25519_blake2b_root
+            for index in key[:-1]:
+                parent = parent.ChildKey(index)
+            self._ed25519_blake2b_parents[key[:-1]] = parent
+        node = parent.ChildKey(key[-1])
+        # bip-utils prefixes ed25519 public keys with 0x00; the key itself is the last 32 bytes.
+        public = bytes(node.PublicKey().RawCompressed().ToBytes())[-32:]
+        return bytes(node.PrivateKey().Raw().ToBytes()), public
 
     def _parent(self, path: tuple[int, ...]) -> Bip32Secp256k1:
         # Branch nodes are few (two per account): derive each once, then only the last step.

@@ -71,6 +71,7 @@ class Journal:
         self._entries: list[JournalEntry] = []
         self._by_withdrawal: dict[str, list[JournalEntry]] = defaultdict(list)
         self._by_txid: dict[str, JournalEntry] = {}
+        self._by_spend: dict[str, list[JournalEntry]] = defaultdict(list)
         self._fd = self._open(path)
         self._failed = False
         try:
@@ -126,6 +127,8 @@ class Journal:
         self._by_txid[entry.txid] = entry
         for wid, _ in entry.withdrawals:
             self._by_withdrawal[wid].append(entry)
+        for spend in entry.spends:
+            self._by_spend[spend].append(entry)
 
     def close(self) -> None:
         """Release the lock and the file."""
@@ -151,6 +154,10 @@ class Journal:
     def by_txid(self, txid: str) -> JournalEntry | None:
         """The entry of a transaction signed before, if any."""
         return self._by_txid.get(txid)
+
+    def by_spend(self, spend: str) -> list[JournalEntry]:
+        """Every transaction signed so far that spends `spend` (an outpoint, an account nonce)."""
+        return list(self._by_spend.get(spend, ()))
 
     def volume_since(self, currency: str, since: datetime) -> int:
         """Base units of distinct withdrawals of `currency` signed at or after `since`."""

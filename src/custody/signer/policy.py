@@ -65,6 +65,54 @@ class CurrencyPolicy(BaseModel):
     max_per_day: Amount
     approvals: tuple[ApprovalTier, ...] = Field(min_length=1)
     allowlist: frozenset[str] | None = None
+    # Nano: the representative that receive, open and change blocks must name (required there).
+    representative: str | None = None
+
+    @field_validator("representative")
+    @classmethod
+    def _representative(cls, address: str | None, info: ValidationInfo) -> str | None:
+        family, network = info.data.get("family"), info.data.get("network")
+        if address is None or family is None or network is None:
+            return address
+        if family is not ChainFamily.NANO:
+            raise ValueError("only nano currencies name a representative")
+        try:
+            return registry.validate_address(family, network, address)
+        except AddressError as e:
+            raise ValueError(f"representative {address!r}: {e}") from e
+
+    @model_validator(mode="after")
+    def _nano_representative(self) -> "CurrencyPolicy":
+        if self.family is ChainFamily.NANO and self.representative is None:
+            raise ValueError("a nano currency names its representative")
+        return self
+
+    # Ethereum: the BIP44 account of the currency's keys (m/44'/60'/account'/…): ETH and each
+    # token have their own, hence their own deposit addresses, hot wallet and nonces. A token
+    # names its ERC-20 contract; `max_gas` caps the gas limit of one transaction.
+    account: int = Field(default=0, ge=0, le=2**31 - 1)
+    token_contract: str | None = None
+    max_gas: Amount | None = None
+
+    @field_validator("token_contract")
+    @classmethod
+    def _token_contract(cls, address: str | None, info: ValidationInfo) -> str | None:
+        family, network = info.data.get("family"), info.data.get("network")
+        if address is None or family is None or network is None:
+            return address
+        try:
+            return registry.validate_address(family, network, address)
+        except AddressError as e:
+            raise ValueError(f"token_contract {address!r}: {e}") from e
+
+    @model_validator(mode="after")
+    def _ethereum_fields(self) -> "CurrencyPolicy":
+        if self.family is ChainFamily.ETHEREUM:
+            if self.max_gas is None:
+                raise ValueError("an ethereum currency names its max_gas")
+        elif self.account or self.token_contract is not None or self.max_gas is not None:
+            raise ValueError("account, token_contract and max_gas are for ethereum currencies")
+        return self
 
     @field_validator("network")
     @classmethod
@@ -126,6 +174,18 @@ class Policy(BaseModel):
                 for code, section in sections
             }}
         return data
+
+    @model_validator(mode="after")
+    def _ethereum_accounts(self) -> "Policy":
+        # Two currencies on one account would share addresses and nonces: one could sweep
+        # or spend what the other counts as its own.
+        seen: dict[tuple[str, int], str] = {}
+        for code, c in self.currencies.items():
+            if c.family is ChainFamily.ETHEREUM:
+                other = seen.setdefault((c.network, c.account), code)
+                if other != code:
+                    raise ValueError(f"{other} and {code} use the same ethereum account")
+        return self
 
     def currency(self, code: str) -> CurrencyPolicy | None:
         """The section for currency `code`, if the signer signs it."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from custody.contract.addresses import AddressBatch, PoolAddress, PoolLevel
+from custody.contract.currencies import ChainFamily
+from custody.signer.chains.registry import POOL_BRANCHES
 from custody.signer.derivation import MAX_INDEX, Branch
 from custody.signer.errors import SignerError
 from custody.signer.policy import CurrencyPolicy
@@ -74,10 +76,21 @@ def top_up(
 ) -> int:
     """Bring every branch up to its target; returns how many addresses the pool gained."""
     by_code = {c.code: c for c in currencies}
-    return sum(
-        _fill(client, signer, by_code[gap.currency], gap)
-        for gap in shortfalls(client.pool_levels(), by_code, targets)
-    )
+    levels = client.pool_levels()
+    gaps = [
+        gap
+        for c in currencies
+        for gap in shortfalls(levels, [c.code], family_targets(c.family, targets))
+    ]
+    return sum(_fill(client, signer, by_code[gap.currency], gap) for gap in gaps)
+
+
+def family_targets(family: ChainFamily, targets: dict[Branch, int]) -> dict[Branch, int]:
+    """The branches `family` keeps in the pool and their targets (see POOL_BRANCHES)."""
+    special = POOL_BRANCHES.get(family)
+    if special is None:
+        return targets
+    return {b: targets.get(b, 0) if t is None else t for b, t in special.items()}
 
 
 def _fill(

@@ -10,7 +10,7 @@ from typing import Any
 from custody.contract.templates import SignedTransaction, Template, TemplateKind
 from custody.signer import keystore
 from custody.signer.chains.base import ChainSigner, CheckContext, CheckedTx
-from custody.signer.chains.registry import SIGNERS
+from custody.signer.chains.registry import EXTRA_KINDS, NONCE_FAMILIES, SIGNERS
 from custody.signer.derivation import KeyRing
 from custody.signer.errors import PolicyError, Refusal
 from custody.signer.errors import RefusalCode as R
@@ -60,6 +60,8 @@ class TemplateSigner:
         chain = self._chains[currency.family]
         checked = chain.check(template, CheckContext(currency=currency, intents=intents))
         known = self._check_journal(template, checked, intents)
+        if currency.family in NONCE_FAMILIES:
+            _check_nonce_reuse(self.journal, template, checked, intents)
         now = self._clock()
         if known is None:
             self._check_daily_limit(currency, intents, now)
@@ -98,7 +100,10 @@ class TemplateSigner:
             raise Refusal(R.WITHDRAWALS_MISSING, "a withdrawal template without withdrawals")
         if template.kind is TemplateKind.SWEEP and template.withdrawals:
             raise Refusal(R.TEMPLATE_KIND_UNSUPPORTED, "a sweep template must pay no withdrawals")
-        if template.kind not in (TemplateKind.WITHDRAWAL, TemplateKind.SWEEP):
+        if template.kind is TemplateKind.RECEIVE and template.withdrawals:
+            raise Refusal(R.TEMPLATE_KIND_UNSUPPORTED, "a receive template must pay no withdrawals")
+        extra = EXTRA_KINDS.get(currency.family, frozenset())
+        if template.kind not in (TemplateKind.WITHDRAWAL, TemplateKind.SWEEP, *extra):
             raise Refusal(
                 R.TEMPLATE_KIND_UNSUPPORTED, f"{template.kind} templates are not signed here"
             )
@@ -152,6 +157,25 @@ def _check_replacement(
             f"withdrawal {withdrawal_id}: this replacement spends none of the inputs of "
             f"{earlier.txid}, so both could confirm",
         )
+
+
+def _check_nonce_reuse(
+    journal: Journal, template: Template, checked: CheckedTx, intents: Sequence[VerifiedIntent]
+) -> None:
+    """One nonce, one purpose: a nonce signed before is signed again only as a declared
+    replacement of the same withdrawals (or of a sweep or top-up: none)."""
+    ids = {i.withdrawal_id for i in intents}
+    for spend in sorted(checked.spends):
+        for earlier in journal.by_spend(spend):
+            if earlier.txid == checked.txid:
+                continue
+            if {wid for wid, _ in earlier.withdrawals} != ids or template.replaces is None:
+                paid = ", ".join(wid for wid, _ in earlier.withdrawals) or "no withdrawal"
+                raise Refusal(
+                    R.NONCE_REUSED,
+                    f"{spend} was signed in {earlier.txid} (template {earlier.template_id}, "
+                    f"paying {paid}); this template is no declared replacement of it",
+                )
 
 
 @contextmanager

@@ -138,6 +138,7 @@ def watch_address(row: PoolAddressRow) -> WatchAddress:
         fingerprint=row.fingerprint,
         branch=AddressBranch(row.branch),
         imported=row.imported,
+        assigned=row.user_id is not None,
     )
 
 
