@@ -1,0 +1,217 @@
+"""The watcher's HTTP client to the coordinator (watcher role): typed calls under /v1."""
+
+import logging
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from custody.contract.addresses import ChangeReservation, ImportedMark, ImportedResult, WatchAddress
+from custody.contract.currencies import Currency
+from custody.contract.cursors import ChainCursor, CursorUpdate
+from custody.contract.deposits import Deposit, DepositReport, DepositReportBatch, DepositState
+from custody.contract.errors import ErrorBody
+from custody.contract.templates import (
+    BroadcastReport,
+    ConfirmationReport,
+    FailureReport,
+    Template,
+    TemplateCreate,
+    TemplateStatus,
+)
+from custody.contract.withdrawals import Withdrawal, WithdrawalState
+from custody.watcher.errors import CoordinatorError, CoordinatorUnavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_CURRENCIES = TypeAdapter(list[Currency])
+_ADDRESSES = TypeAdapter(list[WatchAddress])
+_ADDRESS = TypeAdapter(WatchAddress)
+_IMPORTED = TypeAdapter(ImportedResult)
+_DEPOSITS = TypeAdapter(list[Deposit])
+_WITHDRAWALS = TypeAdapter(list[Withdrawal])
+_WITHDRAWAL = TypeAdapter(Withdrawal)
+_TEMPLATES = TypeAdapter(list[Template])
+_TEMPLATE = TypeAdapter(Template)
+_CURSOR = TypeAdapter(ChainCursor)
+
+# Addresses named in one lookup: the query string must stay well under the server's 16 KiB
+# request-line limit (h11), and bech32 addresses run to 90 characters.
+LOOKUP_CHUNK = 100
+MAX_BATCH = 1000  # the API's limit for deposit reports and imported marks
+
+
+class CoordinatorClient:
+    """Calls the coordinator. Writes carry their natural key, so a retry is always safe;
+    only the change reservation, which has none, sends an Idempotency-Key."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "custody-watcher"},
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def currencies(self) -> list[Currency]:
+        """The currencies the coordinator lists."""
+        return self._get("/v1/currencies", _CURRENCIES)
+
+    def unimported(self, currency: str, limit: int) -> list[WatchAddress]:
+        """Pool addresses the node does not watch yet, oldest first."""
+        params = {"currency": currency, "imported": "false", "limit": limit}
+        return self._get("/v1/addresses", _ADDRESSES, params)
+
+    def lookup(self, currency: str, addresses: Sequence[str]) -> list[WatchAddress]:
+        """Pool entries (key, path, fingerprint, branch) of the named addresses that are ours."""
+        found: list[WatchAddress] = []
+        unique = sorted(set(addresses))
+        for at in range(0, len(unique), LOOKUP_CHUNK):
+            chunk = unique[at : at + LOOKUP_CHUNK]
+            params: list[tuple[str, str | int]] = [("currency", currency), ("limit", len(chunk))]
+            params += [("address", a) for a in chunk]
+            page: list[WatchAddress] = self._get("/v1/addresses", _ADDRESSES, params)
+            found += page
+        return found
+
+    def mark_imported(self, currency: str, addresses: Sequence[str]) -> int:
+        """Tell the coordinator these addresses are in the node."""
+        marked = 0
+        for at in range(0, len(addresses), MAX_BATCH):
+            body = ImportedMark(currency=currency, addresses=list(addresses[at : at + MAX_BATCH]))
+            marked += self._post("/v1/addresses/imported", body, _IMPORTED).marked
+        return marked
+
+    def reserve_change(self, currency: str, key: str) -> WatchAddress:
+        """A change address, the same one for every retry with the same key."""
+        body = ChangeReservation(currency=currency)
+        return self._post("/v1/addresses/change", body, _ADDRESS, key=key)
+
+    def report_deposits(self, reports: Sequence[DepositReport]) -> list[Deposit]:
+        """Upsert deposit reports (at most MAX_BATCH per request)."""
+        return self._post("/v1/deposits", DepositReportBatch(deposits=list(reports)), _DEPOSITS)
+
+    def deposits(self, currency: str, state: DepositState, limit: int) -> list[Deposit]:
+        """Deposits in one state, newest first."""
+        params = {"currency": currency, "state": state.value, "limit": limit}
+        return self._get("/v1/deposits", _DEPOSITS, params)
+
+    def withdrawals(self, currency: str, state: WithdrawalState, limit: int) -> list[Withdrawal]:
+        """Withdrawals in one state, oldest first."""
+        params = {"currency": currency, "state": state.value, "limit": limit}
+        return self._get("/v1/withdrawals", _WITHDRAWALS, params)
+
+    def withdrawal(self, withdrawal_id: str) -> Withdrawal:
+        """One withdrawal."""
+        return self._get(f"/v1/withdrawals/{withdrawal_id}", _WITHDRAWAL)
+
+    def templates(self, currency: str, status: TemplateStatus, limit: int = 500) -> list[Template]:
+        """Templates in one status, oldest first."""
+        params = {"currency": currency, "status": status.value, "limit": limit}
+        return self._get("/v1/templates", _TEMPLATES, params)
+
+    def template(self, template_id: str) -> Template:
+        """One template."""
+        return self._get(f"/v1/templates/{template_id}", _TEMPLATE)
+
+    def create_template(self, body: TemplateCreate) -> Template:
+        """Store an unsigned template; the same payload again answers the same template."""
+        return self._post("/v1/templates", body, _TEMPLATE)
+
+    def report_broadcast(self, template_id: str, txid: str) -> Template:
+        """The node has the transaction."""
+        body = BroadcastReport(txid=txid)
+        return self._post(f"/v1/templates/{template_id}/broadcast", body, _TEMPLATE)
+
+    def report_confirmation(self, template_id: str, report: ConfirmationReport) -> Template:
+        """The transaction is buried deep enough."""
+        return self._post(f"/v1/templates/{template_id}/confirmation", report, _TEMPLATE)
+
+    def report_failure(self, template_id: str, report: FailureReport) -> Template:
+        """The transaction can never confirm."""
+        return self._post(f"/v1/templates/{template_id}/failure", report, _TEMPLATE)
+
+    def cursor(self, currency: str) -> str | None:
+        """The stored scan position, or None before the first one."""
+        try:
+            return self._get(f"/v1/cursors/{currency}", _CURSOR).cursor
+        except CoordinatorError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def put_cursor(self, currency: str, cursor: str) -> None:
+        """Store the scan position."""
+        body = CursorUpdate(cursor=cursor).model_dump_json().encode()
+        self._send("PUT", f"/v1/cursors/{currency}", content=body, headers=_JSON)
+
+    def _get(self, path: str, adapter: TypeAdapter[T], params: Any = None) -> T:
+        return _parse(self._send("GET", path, params=params), adapter)
+
+    def _post(
+        self, path: str, body: BaseModel, adapter: TypeAdapter[T], key: str | None = None
+    ) -> T:
+        headers = dict(_JSON)
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        content = body.model_dump_json().encode()
+        return _parse(self._send("POST", path, content=content, headers=headers), adapter)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as e:
+            raise CoordinatorUnavailable(
+                f"coordinator unreachable ({method} {path}): {type(e).__name__}"
+            ) from e
+        if response.status_code >= 500:
+            raise CoordinatorUnavailable(
+                f"coordinator failed {method} {path}: HTTP {response.status_code}"
+            )
+        if response.status_code >= 400:
+            body = _error_body(response)
+            code = None if body is None else str(body.error.code)
+            field = None if body is None else body.error.field
+            text = response.reason_phrase if body is None else f"{code}: {body.error.message}"
+            raise CoordinatorError(
+                f"coordinator refused {method} {path}: {response.status_code} {text}",
+                status=response.status_code,
+                code=code,
+                field=field,
+            )
+        return response
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def _parse(response: httpx.Response, adapter: TypeAdapter[T]) -> T:
+    try:
+        return adapter.validate_json(response.content)
+    except ValidationError as e:
+        raise CoordinatorUnavailable(
+            f"unexpected answer from the coordinator ({response.request.url.path}): "
+            f"{e.error_count()} validation error(s)"
+        ) from e
+
+
+def _error_body(response: httpx.Response) -> ErrorBody | None:
+    try:
+        return ErrorBody.model_validate_json(response.content)
+    except ValidationError:
+        return None
