@@ -6,9 +6,10 @@ STAMP   := .venv/.installed
 
 setup: system venv
 
-# System parts (Debian packages, services). Idempotent and quiet when all is present.
+# System parts (Debian packages, services, anvil from npm). Idempotent and quiet when present.
 system:
 	@bash scripts/setup-system.sh
+	@bash scripts/setup-anvil.sh >/dev/null
 
 venv: $(STAMP)
 
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(PY) -m custody.demo
+	$(PY) -m demo
 
 test: setup check
 

@@ -5,6 +5,7 @@ set -euo pipefail
 need=()
 command -v litecoind >/dev/null || need+=(litecoind)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+command -v npm >/dev/null || need+=(nodejs npm)
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive

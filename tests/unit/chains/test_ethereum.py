@@ -144,12 +144,7 @@ def test_registry_networks() -> None:
         "ltc-regtest",
     }
     assert registry.known_networks("ethereum") == set(ethereum.NETWORKS)
-    assert registry.known_networks("nano") == frozenset()
-
-
-def test_registry_nano_is_not_supported_yet() -> None:
-    with pytest.raises(AddressError, match="nano addresses are not supported yet"):
-        registry.validate_address("nano", "nano-main", "nano_1anything")
+    assert registry.known_networks("nano") == frozenset({"nano-live", "nano-dev"})
 
 
 def test_registry_unknown_family() -> None:

@@ -12,6 +12,17 @@ from embit import ec
 from embit.psbt import PSBT
 from embit.script import Script
 from embit.transaction import SIGHASH, Transaction, TransactionOutput
+
+from custody.chains.bitcoin import network
+from custody.contract.intent import approval_bytes, public_key_hex, sign
+from custody.contract.templates import Template, TemplateKind
+from custody.contract.withdrawals import Approval, WithdrawalIntent
+from custody.signer.derivation import KeyRing
+from custody.signer.errors import Refusal
+from custody.signer.errors import RefusalCode as R
+from custody.signer.journal import Journal
+from custody.signer.policy import load_policy
+from custody.signer.signing import TemplateSigner
 from tests.support.keys import OPERATORS, STRANGER, secp_pubkey
 from tests.support.signer_templates import (
     ALICE,
@@ -36,17 +47,6 @@ from tests.support.signer_templates import (
     withdrawal,
     write_policy,
 )
-
-from custody.chains.bitcoin import network
-from custody.contract.intent import approval_bytes, public_key_hex, sign
-from custody.contract.templates import Template, TemplateKind
-from custody.contract.withdrawals import Approval, WithdrawalIntent
-from custody.signer.derivation import KeyRing
-from custody.signer.errors import Refusal
-from custody.signer.errors import RefusalCode as R
-from custody.signer.journal import Journal
-from custody.signer.policy import load_policy
-from custody.signer.signing import TemplateSigner
 
 
 def signed_tx(signer: TemplateSigner, template: Template) -> Transaction:

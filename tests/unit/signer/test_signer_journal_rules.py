@@ -4,6 +4,13 @@ import json
 from pathlib import Path
 
 import pytest
+
+from custody.signer.derivation import KeyRing
+from custody.signer.errors import Refusal
+from custody.signer.errors import RefusalCode as R
+from custody.signer.journal import Journal
+from custody.signer.policy import Policy, load_policy
+from custody.signer.signing import TemplateSigner
 from tests.support.keys import OPERATORS
 from tests.support.signer_templates import (
     ALICE,
@@ -22,13 +29,6 @@ from tests.support.signer_templates import (
     write_policy,
 )
 from tests.unit.signer.conftest import Clock
-
-from custody.signer.derivation import KeyRing
-from custody.signer.errors import Refusal
-from custody.signer.errors import RefusalCode as R
-from custody.signer.journal import Journal
-from custody.signer.policy import Policy, load_policy
-from custody.signer.signing import TemplateSigner
 
 
 def test_same_template_twice_gives_identical_bytes(signer: TemplateSigner, journal: Journal) -> None:
