@@ -21,6 +21,11 @@ from bip_utils import Bip39SeedGenerator
 # The templates are built with the test suite's builders (embit, not the signer's own code).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from custody.contract.templates import Template
+from custody.signer.derivation import KeyRing
+from custody.signer.journal import Journal
+from custody.signer.policy import load_policy
+from custody.signer.signing import TemplateSigner
 from tests.support.keys import OPERATORS
 from tests.support.signer_templates import (
     ALICE,
@@ -35,12 +40,6 @@ from tests.support.signer_templates import (
     withdrawal,
     write_policy,
 )
-
-from custody.contract.templates import Template
-from custody.signer.derivation import KeyRing
-from custody.signer.journal import Journal
-from custody.signer.policy import load_policy
-from custody.signer.signing import TemplateSigner
 
 PAYMENT = 2 * ONE  # the middle approval tier: one operator approval to verify
 FEE = 20_000
