@@ -14,11 +14,17 @@ from custody.signer.policy import CurrencyPolicy
 
 @dataclass(frozen=True)
 class VerifiedIntent:
-    """An intent whose signature, approvals and limits hold: pay `amount` to `destination`."""
+    """An intent whose signature, approvals and limits hold: pay `amount` to `destination`.
+
+    `key` is what the journal remembers: the exchange's request_id, which the exchange signed.
+    The coordinator's withdrawal id is only a label (it is not signed), so a coordinator that
+    re-sent the same signed intent under a new id would otherwise get it paid twice.
+    """
 
     withdrawal_id: str
     destination: str
     amount: int
+    key: str
 
 
 def verify_intents(
@@ -31,9 +37,9 @@ def verify_intents(
 
 def _check_unique(withdrawals: Sequence[Withdrawal]) -> None:
     ids: set[str] = set()
-    requests: set[tuple[str, str]] = set()
+    requests: set[str] = set()
     for w in withdrawals:
-        request = (w.intent.user_id, w.intent.request_id)
+        request = w.intent.request_id
         if w.id in ids or request in requests:
             raise Refusal(
                 R.WITHDRAWAL_DUPLICATED,
@@ -66,7 +72,17 @@ def _verify(w: Withdrawal, currency: CurrencyPolicy, exchange_key: str) -> Verif
         )
     destination = _destination(w, currency)
     _check_approvals(w, currency)
-    return VerifiedIntent(withdrawal_id=w.id, destination=destination, amount=intent.amount)
+    return VerifiedIntent(
+        withdrawal_id=w.id,
+        destination=destination,
+        amount=intent.amount,
+        key=intent_key(intent.request_id),
+    )
+
+
+def intent_key(request_id: str) -> str:
+    """The journal's identity of a withdrawal: one exchange request, one payment."""
+    return f"request:{request_id}"
 
 
 def _destination(w: Withdrawal, currency: CurrencyPolicy) -> str:

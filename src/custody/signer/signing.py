@@ -79,7 +79,7 @@ class TemplateSigner:
             currency=currency.code,
             txid=checked.txid,
             spends=checked.spends,
-            withdrawals=tuple((i.withdrawal_id, i.amount) for i in intents),
+            withdrawals=tuple((i.key, i.amount) for i in intents),
             payload_sha256=digest,
             signed_at=now,
         )
@@ -114,14 +114,14 @@ class TemplateSigner:
     ) -> JournalEntry | None:
         """One intent, one payment. Returns the entry when this very transaction was signed."""
         known = self.journal.by_txid(checked.txid)
-        ids = {i.withdrawal_id for i in intents}
+        ids = {i.key for i in intents}
         if known is not None and {wid for wid, _ in known.withdrawals} != ids:
             raise Refusal(
                 R.SIGNED_DIFFERENTLY,
                 f"transaction {checked.txid} was signed before for other withdrawals",
             )
         for intent in intents:
-            for entry in self.journal.for_withdrawal(intent.withdrawal_id):
+            for entry in self.journal.for_withdrawal(intent.key):
                 if entry.txid != checked.txid:
                     _check_replacement(template, checked, intent.withdrawal_id, entry)
         return known
@@ -130,7 +130,7 @@ class TemplateSigner:
         self, currency: CurrencyPolicy, intents: Sequence[VerifiedIntent], now: datetime
     ) -> None:
         # Withdrawals signed before (a replacement) are already in the window's volume.
-        new = sum(i.amount for i in intents if not self.journal.for_withdrawal(i.withdrawal_id))
+        new = sum(i.amount for i in intents if not self.journal.for_withdrawal(i.key))
         volume = self.journal.volume_since(currency.code, now - DAY)
         if volume + new > currency.max_per_day:
             raise Refusal(
@@ -164,7 +164,7 @@ def _check_nonce_reuse(
 ) -> None:
     """One nonce, one purpose: a nonce signed before is signed again only as a declared
     replacement of the same withdrawals (or of a sweep or top-up: none)."""
-    ids = {i.withdrawal_id for i in intents}
+    ids = {i.key for i in intents}
     for spend in sorted(checked.spends):
         for earlier in journal.by_spend(spend):
             if earlier.txid == checked.txid:

@@ -327,7 +327,7 @@ def test_second_block_for_a_withdrawal_on_the_same_previous_forks(
     assert refusal(nano_signer, fork.template()) == "withdrawal_already_signed"
     fork.replaces = first.tid  # declared: the two fork, at most one can confirm
     assert nano_signer.sign(fork.template()).txid == codec.hex_upper(fork.block.hash())
-    assert len(nano_signer.journal.for_withdrawal("w-1")) == 2
+    assert len(nano_signer.journal.for_withdrawal("request:req-w-1")) == 2
 
 
 MALFORMED: list[tuple[str, Callable[[dict[str, object]], None]]] = [

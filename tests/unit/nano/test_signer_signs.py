@@ -69,7 +69,7 @@ def test_signing_is_deterministic_and_journaled_once(nano_signer: TemplateSigner
     assert nano_signer.sign(template) == first
     assert len(nano_signer.journal) == 1
     entry = nano_signer.journal.by_txid(first.txid)
-    assert entry is not None and entry.withdrawals == (("w-1", 5),)
+    assert entry is not None and entry.withdrawals == (("request:req-w-1", 5),)
     prev = hot_chain(10 * XNO)
     assert entry.spends == {f"{public_key(0).hex()}:{prev.hash().hex()}"}
 

@@ -57,7 +57,8 @@ def test_journal_records_what_was_signed(signer: TemplateSigner, journal: Journa
     [line] = journal.path.read_text().splitlines()
     record = json.loads(line)
     assert record["txid"] == signed.txid and record["template_id"] == case.tid
-    assert record["withdrawals"] == [{"id": "w1", "amount": "250000000"}]
+    # The journal keys a withdrawal by the request_id the exchange signed, not the coordinator id.
+    assert record["withdrawals"] == [{"id": "request:req-w1", "amount": "250000000"}]
     assert record["currency"] == "LTC" and len(record["spends"]) == 2
     assert signed.signed_payload not in line  # a digest, not the transaction
 
