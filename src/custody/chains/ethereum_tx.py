@@ -368,8 +368,12 @@ class TemplatePayload:
 
     def encode(self) -> str:
         """Canonical JSON (sorted keys, no spaces): the same template gives the same payload."""
-        body = {"format": PAYLOAD_FORMAT, "from": self.sender, "path": self.path,
-                "tx": to_hex(self.tx.unsigned())}
+        body = {
+            "format": PAYLOAD_FORMAT,
+            "from": self.sender,
+            "path": self.path,
+            "tx": to_hex(self.tx.unsigned()),
+        }
         if self.to_path is not None:
             body["to_path"] = self.to_path
         return json.dumps(body, sort_keys=True, separators=(",", ":"))
@@ -395,8 +399,12 @@ class TemplatePayload:
             raise PayloadError(f"the payload's from: {e}") from e
         if normalized != sender:
             raise PayloadError("the payload's from is not an address in EIP-55 form")
-        parsed = cls(decode_unsigned(from_hex(body["tx"], "the payload's tx")), sender,
-                     body["path"], body.get("to_path"))
+        parsed = cls(
+            decode_unsigned(from_hex(body["tx"], "the payload's tx")),
+            sender,
+            body["path"],
+            body.get("to_path"),
+        )
         if parsed.encode() != payload:
             raise PayloadError("the payload is not in canonical form")
         return parsed

@@ -116,9 +116,7 @@ def encode_account(public_key: bytes, prefix: str = "nano_") -> str:
 def decode_account(address: str) -> bytes:
     """The public key of a `nano_` or `xrb_` address; AddressError if malformed or mistyped."""
     if not _ACCOUNT.fullmatch(address):
-        raise AddressError(
-            "a nano address is nano_ or xrb_ and 60 characters of the nano alphabet"
-        )
+        raise AddressError("a nano address is nano_ or xrb_ and 60 characters of the nano alphabet")
     body = address.split("_", 1)[1]
     value = 0
     for char in body[:52]:

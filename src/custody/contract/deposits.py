@@ -7,6 +7,9 @@ from pydantic import BaseModel, Field
 
 from custody.contract.amounts import Amount
 
+# Heights, indexes and depths are stored as 32-bit integers.
+INT32_MAX = 2**31 - 1
+
 
 class DepositState(StrEnum):
     """pending → credited; orphaned (left the chain before credit); reversed (after credit)."""
@@ -22,12 +25,12 @@ class DepositReport(BaseModel):
 
     currency: str
     txid: str = Field(min_length=1, max_length=128)
-    output_index: int = Field(ge=0, le=2**31)
+    output_index: int = Field(ge=0, le=INT32_MAX)
     address: str
     amount: Amount
-    block_hash: str | None = None
-    block_height: int | None = Field(default=None, ge=0)
-    confirmations: int = Field(ge=0)
+    block_hash: str | None = Field(default=None, max_length=128)
+    block_height: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    confirmations: int = Field(ge=0, le=INT32_MAX)
     in_chain: bool = True
 
 

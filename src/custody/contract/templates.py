@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from custody.contract.deposits import INT32_MAX
 from custody.contract.withdrawals import Withdrawal
 
 MAX_PAYLOAD = 2_000_000
@@ -45,7 +46,7 @@ class TemplateCreate(BaseModel):
     withdrawal_ids: list[str] = Field(default_factory=list, max_length=500)
     payload: str = Field(min_length=1, max_length=MAX_PAYLOAD)
     txid: str | None = Field(default=None, max_length=128)
-    replaces: str | None = None
+    replaces: str | None = Field(default=None, max_length=40)
 
 
 class SignedTransaction(BaseModel):
@@ -72,8 +73,8 @@ class ConfirmationReport(BaseModel):
     """The transaction is in a block at least as deep as the currency requires."""
 
     block_hash: str = Field(min_length=1, max_length=128)
-    block_height: int = Field(ge=0)
-    confirmations: int = Field(ge=1)
+    block_height: int = Field(ge=0, le=INT32_MAX)
+    confirmations: int = Field(ge=1, le=INT32_MAX)
 
 
 class FailureOutcome(StrEnum):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from custody.contract.errors import ErrorCode
@@ -66,6 +66,12 @@ def run_write(
         try:
             with sessions.begin() as session:
                 return _once(session, principal, work, idem, status)
+        except DataError as e:
+            # A value the database cannot hold (a sum past NUMERIC(78,0), say): the client's
+            # input, not a server fault. The transaction rolled back: nothing was written.
+            raise BadRequest(
+                ErrorCode.INVALID_REQUEST, "a value in the request is out of range", None
+            ) from e
         except (IntegrityError, OperationalError):
             # Lost a race on a unique key (or a PostgreSQL serialization hiccup): the state
             # moved under us. Start over; the next attempt sees the winner's row.

@@ -91,7 +91,9 @@ def read_passphrase(settings: SignerSettings, *, confirm: bool = False) -> str:
     """From CUSTODY_SIGNER_PASSPHRASE_FILE if set, else a hidden prompt."""
     path = settings.passphrase_file
     if path is None:
-        return str(typer.prompt("Keystore passphrase", hide_input=True, confirmation_prompt=confirm))
+        return str(
+            typer.prompt("Keystore passphrase", hide_input=True, confirmation_prompt=confirm)
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:

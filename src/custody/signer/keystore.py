@@ -97,8 +97,13 @@ def _seed_and_fingerprint(entropy: bytes) -> tuple[bytes, str]:
 def _header(params: ScryptParams, nonce: bytes, fingerprint: str) -> dict[str, Any]:
     return {
         "format": FORMAT,
-        "kdf": {"name": "scrypt", "n": params.n, "r": params.r, "p": params.p,
-                "salt": params.salt.hex()},
+        "kdf": {
+            "name": "scrypt",
+            "n": params.n,
+            "r": params.r,
+            "p": params.p,
+            "salt": params.salt.hex(),
+        },
         "cipher": {"name": CIPHER, "nonce": nonce.hex()},
         "fingerprint": fingerprint,
     }

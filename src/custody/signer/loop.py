@@ -38,7 +38,10 @@ class SignerLoop:
         self.signer = signer
         self.client = client
         self.settings = settings
-        self._targets = {Branch.RECEIVE: settings.pool_target, Branch.CHANGE: settings.change_target()}
+        self._targets = {
+            Branch.RECEIVE: settings.pool_target,
+            Branch.CHANGE: settings.change_target(),
+        }
 
     def run(self, stop: threading.Event) -> None:
         """Pass after pass until `stop` is set; an unreachable coordinator is retried, not fatal."""

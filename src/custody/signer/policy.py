@@ -169,10 +169,13 @@ class Policy(BaseModel):
         # Each section knows its own code: [currencies.LTC] is the policy of "LTC".
         if isinstance(data, dict) and isinstance(data.get("currencies"), dict):
             sections = data["currencies"].items()
-            data = {**data, "currencies": {
-                code: {**section, "code": code} if isinstance(section, dict) else section
-                for code, section in sections
-            }}
+            data = {
+                **data,
+                "currencies": {
+                    code: {**section, "code": code} if isinstance(section, dict) else section
+                    for code, section in sections
+                },
+            }
         return data
 
     @model_validator(mode="after")

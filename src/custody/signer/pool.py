@@ -63,7 +63,7 @@ def post(client: "CoordinatorClient", addresses: Sequence[PoolAddress]) -> int:
     """Post addresses in batches; returns how many were new to the pool."""
     added = 0
     for at in range(0, len(addresses), MAX_BATCH):
-        result = client.post_addresses(AddressBatch(addresses=list(addresses[at:at + MAX_BATCH])))
+        result = client.post_addresses(AddressBatch(addresses=list(addresses[at : at + MAX_BATCH])))
         added += result.added
     return added
 
@@ -104,7 +104,11 @@ def _fill(
         added = post(client, addresses)
         log.info(
             "pool %s/%s: posted indexes %d..%d, %d new",
-            gap.currency, gap.branch.pool_branch, start, start + missing - 1, added,
+            gap.currency,
+            gap.branch.pool_branch,
+            start,
+            start + missing - 1,
+            added,
         )
         start, missing = start + missing, missing - added
         if missing <= 0:

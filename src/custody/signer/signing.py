@@ -187,6 +187,7 @@ def open_signer(settings: SignerSettings, passphrase: str) -> Iterator[TemplateS
     del unlocked  # the seed lives on only inside the key ring
     with Journal(settings.journal) as journal:
         signer = TemplateSigner(policy, keys, journal)
-        log.info("signer ready: fingerprint %s, %d journal entries", keys.fingerprint.hex(),
-                 len(journal))
+        log.info(
+            "signer ready: fingerprint %s, %d journal entries", keys.fingerprint.hex(), len(journal)
+        )
         yield signer

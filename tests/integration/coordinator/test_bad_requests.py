@@ -106,3 +106,60 @@ def test_currencies_are_listed_without_node_settings(api: Api) -> None:
     assert [c["code"] for c in currencies] == ["LTC", "ETH"]
     assert currencies[0]["withdrawal_fee"] == "1000"
     assert "node" not in currencies[0]
+
+
+def test_values_past_what_the_columns_hold_are_4xx(api: Api) -> None:
+    api.fill_pool(1)
+    address = api.deposit_address("u1")
+    base = {
+        "currency": "LTC",
+        "txid": "aa" * 32,
+        "output_index": 0,
+        "address": address,
+        "amount": "5000",
+        "block_hash": "bb" * 32,
+        "block_height": 100,
+        "confirmations": 1,
+    }
+    for field, value in [
+        ("output_index", 2**31),
+        ("block_height", 2**31),
+        ("confirmations", 2**31),
+        ("block_hash", "b" * 129),
+    ]:
+        r = api.watcher.post("/v1/deposits", {"deposits": [{**base, field: value}]})
+        assert (r.status_code, r.json()["error"]["field"]) == (422, f"deposits.0.{field}")
+    long_replaces = {"currency": "LTC", "kind": "sweep", "payload": "x", "replaces": "t" * 41}
+    assert api.watcher.post("/v1/templates", long_replaces).status_code == 422
+
+
+def test_a_sum_past_numeric_78_is_refused_and_writes_nothing(api: Api) -> None:
+    api.fill_pool(1)
+    address = api.deposit_address("u1")
+    answers = []
+    for i in range(2):
+        report = {
+            "currency": "LTC",
+            "txid": f"{i:02x}" * 32,
+            "output_index": 0,
+            "address": address,
+            "amount": "9" * 78,
+            "block_hash": "bb" * 32,
+            "block_height": 100,
+            "confirmations": 6,
+        }
+        answers.append(api.watcher.post("/v1/deposits", {"deposits": [report]}))
+    assert answers[0].status_code == 200
+    # SQLite's text column holds any size; PostgreSQL's NUMERIC(78,0) does not.
+    assert answers[1].status_code in (200, 422)
+    if answers[1].status_code == 422:
+        assert answers[1].json()["error"]["code"] == "invalid_request"
+        assert api.balance("u1") == (int("9" * 78), 0)
+
+
+def test_sweep_template_naming_withdrawals_is_refused(api: Api) -> None:
+    r = api.watcher.post(
+        "/v1/templates",
+        {"currency": "LTC", "kind": "sweep", "payload": "x", "withdrawal_ids": ["wd_1"]},
+    )
+    assert (r.status_code, r.json()["error"]["field"]) == (422, "withdrawal_ids")

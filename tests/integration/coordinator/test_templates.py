@@ -150,11 +150,6 @@ def test_failure_with_retry_frees_the_withdrawals_for_a_new_template(api: Api) -
     assert api.balance("alice")[1] == 22_000  # still held: they will be paid by the next one
     t2 = _template(api, ids, payload="cHNidP8BAD==", txid="55" * 32)
     assert t2.status_code == 200
-    late = api.watcher.post(
-        f"/v1/templates/{t['id']}/confirmation",
-        {"block_hash": "a", "block_height": 1, "confirmations": 1},
-    )
-    assert late.status_code == 409
 
 
 def test_failure_with_fail_releases_the_hold(api: Api) -> None:
@@ -275,3 +270,24 @@ def test_payment_confirmed_after_its_hold_was_released_is_booked_and_flagged(api
     with api.runtime.sessions() as s:
         actions = list(s.scalars(select(AuditRow.action)))
     assert "alert_paid_after_release" in actions
+
+
+def test_a_failed_template_that_confirms_after_all_is_booked_once(api: Api) -> None:
+    ids = [w["id"] for w in _setup(api, 1)]
+    t1 = _template(api, ids).json()
+    api.signer.post(f"/v1/templates/{t1['id']}/signature", _signed())
+    retry = {"code": "inputs_spent", "reason": "conflict 3 deep", "outcome": "retry"}
+    api.watcher.post(f"/v1/templates/{t1['id']}/failure", retry)
+    t2 = _template(api, ids, payload="cHNidP8BAM==", txid="d2" * 32).json()
+    # A deeper reorg brings the first transaction back after all.
+    conf = {"block_hash": "77" * 32, "block_height": 9, "confirmations": 3}
+    r = api.watcher.post(f"/v1/templates/{t1['id']}/confirmation", conf)
+    assert r.status_code == 200, r.text
+    assert r.json()["withdrawals"][0]["state"] == "confirmed"
+    retired = api.watcher.get(f"/v1/templates/{t2['id']}").json()
+    assert (retired["status"], retired["failure"]["code"]) == ("failed", "paid_by_other_template")
+    assert (
+        api.signer.post(f"/v1/templates/{t2['id']}/signature", _signed("d2" * 32)).status_code
+        == 409
+    )
+    assert api.balance("alice") == (1_000_000 - 11_000, 0)

@@ -40,12 +40,16 @@ def _apply(
 ) -> Deposit:
     currency = currency_or_error(config, r.currency, f"{field}.currency")
     address = checked_address(currency, r.address, f"{field}.address")
+    # Locked: two reports of the same output (say "deep enough" and "left the chain") must
+    # not both start from the same old state, or a credit could be overwritten and repeated.
     row = session.scalar(
-        select(DepositRow).where(
+        select(DepositRow)
+        .where(
             DepositRow.currency == currency.code,
             DepositRow.txid == r.txid,
             DepositRow.output_index == r.output_index,
         )
+        .with_for_update()
     )
     if row is None:
         row = _create(session, currency, r, address, field)

@@ -5,6 +5,7 @@ with a partial unique index; a declared replacement takes the place of the templ
 """
 
 import hashlib
+import logging
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from custody.coordinator.services.common import currency_or_error, new_id
 from custody.coordinator.writes import audit
 
 S = TemplateStatus
+log = logging.getLogger(__name__)
 
 
 def create(
@@ -58,7 +60,14 @@ def create(
                 ErrorCode.CONFLICT, "this payload is stored for other withdrawals", "payload"
             )
         return to_model(session, existing)
-    rows = [_lock_withdrawal(session, i, currency.code) for i in req.withdrawal_ids]
+    if req.kind is not TemplateKind.WITHDRAWAL and req.withdrawal_ids:
+        raise BadRequest(
+            ErrorCode.INVALID_REQUEST,
+            f"a {req.kind.value} template pays no withdrawals",
+            "withdrawal_ids",
+        )
+    # Sorted: every transaction locks withdrawals in the same order (no deadlock cycles).
+    rows = [_lock_withdrawal(session, i, currency.code) for i in sorted(req.withdrawal_ids)]
     row = TemplateRow(
         id=new_id("tpl"),
         currency=currency.code,
@@ -123,6 +132,12 @@ def _take_over(session: Session, old_id: str, new: TemplateRow, rows: list[Withd
             ErrorCode.ILLEGAL_STATE,
             f"template {old_id} is {old.status}: nothing to replace",
             "replaces",
+        )
+    if old.kind != new.kind:
+        raise BadRequest(
+            ErrorCode.INVALID_REQUEST,
+            f"a replacement is a {old.kind} template like the one it replaces",
+            "kind",
         )
     if sorted(_withdrawal_ids(session, old.id)) != sorted(r.id for r in rows):
         raise BadRequest(
@@ -239,15 +254,33 @@ def confirm(
     row = get_row(session, tid)
     if row.status == S.CONFIRMED.value:
         return to_model(session, row)
-    _expect(row, {S.SIGNED, S.BROADCAST, S.REPLACED})
+    # A failed template was signed too: a deep reorg can still bring it into the chain, and
+    # the chain is the truth. Whatever else now pays its withdrawals is retired below.
+    _expect(row, {S.SIGNED, S.BROADCAST, S.REPLACED, S.FAILED})
     _replacement_lost(session, row)
     row.block_hash, row.block_height = report.block_hash, report.block_height
     _set(row, S.CONFIRMED)
     for w in _withdrawals(session, row.id):
+        if w.template_id not in (None, row.id):
+            _retire(session, principal, w.template_id, row)
         w.template_id, w.txid = row.id, row.txid
         wd.settle(session, w)
     audit(session, principal, "template_confirmed", row.id, report.block_hash)
     return to_model(session, row)
+
+
+def _retire(session: Session, principal: Principal, tid: str, paid_by: TemplateRow) -> None:
+    """Another transaction paid this template's withdrawals: this one must not pay them too."""
+    other = get_row(session, tid)
+    if other.status not in (S.UNSIGNED.value, S.SIGNED.value, S.BROADCAST.value):
+        return
+    if other.status != S.UNSIGNED.value:
+        # Signed bytes exist and may still confirm: only people can stop that now.
+        audit(session, principal, "alert_second_transaction_out", other.id, paid_by.id)
+        log.warning("ALERT template %s is out while %s paid its withdrawals", other.id, paid_by.id)
+    _unlink(session, other.id)
+    other.failure_code, other.failure_reason = "paid_by_other_template", f"{paid_by.id} confirmed"
+    _set(other, S.FAILED)
 
 
 def _replacement_lost(session: Session, confirmed: TemplateRow) -> None:

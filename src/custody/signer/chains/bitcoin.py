@@ -152,9 +152,7 @@ class BitcoinSigner(ChainSigner[BitcoinCheckedTx]):
             raise Refusal(R.INPUT_SCRIPT_UNSUPPORTED, f"{what} is not a P2WPKH output")
         key, _ = self._claimed_key(what, meta.origins, account, R.INPUT_DERIVATION_MISMATCH)
         if utxo.script != _p2wpkh(key.public_key):
-            raise Refusal(
-                R.INPUT_NOT_OURS, f"{what} pays a key other than ours at {key.path_text}"
-            )
+            raise Refusal(R.INPUT_NOT_OURS, f"{what} pays a key other than ours at {key.path_text}")
         return utxo, key
 
     def _claimed_key(

@@ -75,8 +75,13 @@ class Transaction:
             parts.append(b"\x00\x01")
         parts.append(compact_size(len(self.inputs)))
         for i in self.inputs:
-            parts += [i.prev_hash, i.vout.to_bytes(4, "little"), compact_size(len(i.script_sig)),
-                      i.script_sig, i.sequence.to_bytes(4, "little")]
+            parts += [
+                i.prev_hash,
+                i.vout.to_bytes(4, "little"),
+                compact_size(len(i.script_sig)),
+                i.script_sig,
+                i.sequence.to_bytes(4, "little"),
+            ]
         parts.append(compact_size(len(self.outputs)))
         parts += [o.serialize() for o in self.outputs]
         for stack in witnesses or ():
@@ -134,7 +139,7 @@ class _Reader:
         end = self.pos + n
         if end > len(self.data):
             raise Refusal(self.short_code, f"{self.what} ends early at byte {len(self.data)}")
-        chunk, self.pos = self.data[self.pos:end], end
+        chunk, self.pos = self.data[self.pos : end], end
         return chunk
 
     def uint(self, size: int) -> int:
@@ -210,7 +215,7 @@ def _parse_origin(key: bytes, value: bytes, what: str) -> tuple[bytes, KeyOrigin
         raise Refusal(R.PSBT_UNSUPPORTED, f"{what}: key origin for a non-compressed public key")
     if len(value) < 4 or len(value) % 4:
         raise Refusal(R.PSBT_MALFORMED, f"{what}: key origin has {len(value)} bytes")
-    path = tuple(int.from_bytes(value[i:i + 4], "little") for i in range(4, len(value), 4))
+    path = tuple(int.from_bytes(value[i : i + 4], "little") for i in range(4, len(value), 4))
     return key[1:], KeyOrigin(value[:4], path)
 
 
@@ -316,18 +321,30 @@ class Bip143:
 
     def __init__(self, tx: Transaction):
         self.tx = tx
-        self._prevouts = sha256d(b"".join(i.prev_hash + i.vout.to_bytes(4, "little")
-                                          for i in tx.inputs))
+        self._prevouts = sha256d(
+            b"".join(i.prev_hash + i.vout.to_bytes(4, "little") for i in tx.inputs)
+        )
         self._sequences = sha256d(b"".join(i.sequence.to_bytes(4, "little") for i in tx.inputs))
         self._outputs = sha256d(b"".join(o.serialize() for o in tx.outputs))
 
     def digest(self, index: int, script_code: bytes, value: int) -> bytes:
         """The SIGHASH_ALL digest of input `index` spending `value` under `script_code`."""
         i = self.tx.inputs[index]
-        return sha256d(b"".join((
-            self.tx.version.to_bytes(4, "little"), self._prevouts, self._sequences,
-            i.prev_hash, i.vout.to_bytes(4, "little"),
-            compact_size(len(script_code)), script_code, value.to_bytes(8, "little"),
-            i.sequence.to_bytes(4, "little"), self._outputs,
-            self.tx.locktime.to_bytes(4, "little"), SIGHASH_ALL.to_bytes(4, "little"),
-        )))
+        return sha256d(
+            b"".join(
+                (
+                    self.tx.version.to_bytes(4, "little"),
+                    self._prevouts,
+                    self._sequences,
+                    i.prev_hash,
+                    i.vout.to_bytes(4, "little"),
+                    compact_size(len(script_code)),
+                    script_code,
+                    value.to_bytes(8, "little"),
+                    i.sequence.to_bytes(4, "little"),
+                    self._outputs,
+                    self.tx.locktime.to_bytes(4, "little"),
+                    SIGHASH_ALL.to_bytes(4, "little"),
+                )
+            )
+        )

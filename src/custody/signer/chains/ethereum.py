@@ -104,7 +104,8 @@ class EthereumSigner(ChainSigner[EthereumCheckedTx]):
         signed = _sign(tx, key)
         if template.txid is not None and template.txid.lower() != signed.txid:
             raise Refusal(
-                R.TXID_MISMATCH, f"template says txid {template.txid}, the signed tx is {signed.txid}"
+                R.TXID_MISMATCH,
+                f"template says txid {template.txid}, the signed tx is {signed.txid}",
             )
         return EthereumCheckedTx(
             template_id=template.id,

@@ -38,7 +38,9 @@ def _plain(tx: Eip1559Tx) -> bytes:
     """The recipient of a plain ETH transfer: one that carries no calldata."""
     to = _recipient(tx)
     if tx.data:
-        raise Refusal(R.ETH_CALLDATA_UNEXPECTED, f"an ETH transfer with {len(tx.data)} bytes of data")
+        raise Refusal(
+            R.ETH_CALLDATA_UNEXPECTED, f"an ETH transfer with {len(tx.data)} bytes of data"
+        )
     return to
 
 

@@ -110,8 +110,8 @@ class NanoSigner(ChainSigner[NanoCheckedTx]):
         block = payload.block
         if template.txid is None or template.txid.upper() != block.hash_hex:
             raise Refusal(
-                R.TXID_MISMATCH, f"template says {template.txid}, the block hashes to "
-                f"{block.hash_hex}",
+                R.TXID_MISMATCH,
+                f"template says {template.txid}, the block hashes to {block.hash_hex}",
             )
         index = path_index(payload.path)
         key = self.key(index)
@@ -212,8 +212,8 @@ class NanoSigner(ChainSigner[NanoCheckedTx]):
             return
         if index != HOT_INDEX:
             raise Refusal(
-                R.NANO_NOT_HOT_ACCOUNT, f"a withdrawal is paid by the hot account, not by "
-                f"{payload.path}",
+                R.NANO_NOT_HOT_ACCOUNT,
+                f"a withdrawal is paid by the hot account, not by {payload.path}",
             )
         _check_withdrawal(block, amount, ctx.intents)
 

@@ -58,12 +58,13 @@ class EthereumWatcher(ChainWatcher):
         self.node = EthereumNode(self.rpc, self.config.scan_batch)
         self.index = AddressIndex(coordinator, self.code)
         poster = Poster(coordinator, self.checkpoint)
-        self.scanner = DepositScanner(self.node, coordinator, self.index, self.checkpoint,
-                                      self.config)
-        self.sweeper = SweepBuilder(self.node, coordinator, self.index, poster, self.config,
-                                    self.chain_id)
-        self.builder = WithdrawalBuilder(self.node, coordinator, poster, self.config,
-                                         self.chain_id)
+        self.scanner = DepositScanner(
+            self.node, coordinator, self.index, self.checkpoint, self.config
+        )
+        self.sweeper = SweepBuilder(
+            self.node, coordinator, self.index, poster, self.config, self.chain_id
+        )
+        self.builder = WithdrawalBuilder(self.node, coordinator, poster, self.config, self.chain_id)
         self.broadcaster = Broadcaster(self.node, coordinator, self.checkpoint, self.config)
         self.replacer = Replacer(self.node, coordinator, poster, self.config)
         self._chain_checked = False

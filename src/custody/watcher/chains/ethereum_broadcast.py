@@ -86,13 +86,18 @@ class Broadcaster:
             log.warning("%s: node refuses tx %s: %s", template.id, template.txid, e.message)
             return False
         if txid != template.txid:
-            raise TemplateError(f"{template.id}: the node says {txid}, the template {template.txid}")
+            raise TemplateError(
+                f"{template.id}: the node says {txid}, the template {template.txid}"
+            )
         return True
 
     def confirm(self, code: str, depth: int) -> int:
         """Report what is mined deep enough; re-send what the node lost; returns reports."""
-        live = [decode(t) for status in (TemplateStatus.SIGNED, TemplateStatus.BROADCAST)
-                for t in self.coordinator.templates(code, status)]
+        live = [
+            decode(t)
+            for status in (TemplateStatus.SIGNED, TemplateStatus.BROADCAST)
+            for t in self.coordinator.templates(code, status)
+        ]
         if not live:
             return 0
         families = {i.template.id: self._family(i.template) for i in live}
@@ -116,9 +121,7 @@ class Broadcaster:
             family.append(self.coordinator.template(family[-1].replaces))
         return family
 
-    def _mined(
-        self, item: LiveTx, template: Template, receipt: Json, head: int, depth: int
-    ) -> int:
+    def _mined(self, item: LiveTx, template: Template, receipt: Json, head: int, depth: int) -> int:
         height = quantity(receipt.get("blockNumber"), "block number")
         [block] = self.node.blocks([height], False)
         block_hash = str(receipt.get("blockHash")).lower()
@@ -129,12 +132,17 @@ class Broadcaster:
             return 0
         if quantity(receipt.get("status"), "status") != 1:
             return self._fail(item, TX_REVERTED, f"{template.txid} failed (status 0) in {height}")
-        report = ConfirmationReport(block_hash=block_hash, block_height=height,
-                                    confirmations=confirmations)
+        report = ConfirmationReport(
+            block_hash=block_hash, block_height=height, confirmations=confirmations
+        )
         self.coordinator.report_confirmation(template.id, report)
         if template.id != item.template.id:
-            log.warning("%s: replaced tx %s confirmed instead of %s", item.template.id,
-                        template.txid, item.template.txid)
+            log.warning(
+                "%s: replaced tx %s confirmed instead of %s",
+                item.template.id,
+                template.txid,
+                item.template.txid,
+            )
         log.info("%s: tx %s confirmed (%d deep)", template.id, template.txid, confirmations)
         return 1
 
@@ -144,14 +152,18 @@ class Broadcaster:
             safe = self.node.nonce(item.sender, hex(max(head - depth + 1, 0)))
             if safe <= item.nonce:
                 return 0  # taken in a block that a reorg may still undo: wait
-            return self._fail(item, NONCE_CONSUMED,
-                              f"nonce {item.nonce} of {item.sender} was used by another tx")
+            return self._fail(
+                item, NONCE_CONSUMED, f"nonce {item.nonce} of {item.sender} was used by another tx"
+            )
         template = item.template
         if template.status is not TemplateStatus.BROADCAST or template.txid is None:
             return 0
         if self.node.transactions([template.txid])[template.txid] is None:
-            log.warning("%s: tx %s is in no block and no mempool: sending it again",
-                        template.id, template.txid)
+            log.warning(
+                "%s: tx %s is in no block and no mempool: sending it again",
+                template.id,
+                template.txid,
+            )
             self.send(template)
             self._checkpoint(CrashPoint.TX_RESENT)
         return 0
@@ -161,8 +173,11 @@ class Broadcaster:
         settled = [w.id for w in item.template.withdrawals if w.state is WithdrawalState.CONFIRMED]
         if settled:
             # Paid by a replaced ancestor the coordinator did not link to this template.
-            log.error("%s: withdrawals %s are confirmed already: not failing it", item.template.id,
-                      settled)
+            log.error(
+                "%s: withdrawals %s are confirmed already: not failing it",
+                item.template.id,
+                settled,
+            )
             return 0
         report = FailureReport(code=code, reason=reason, outcome=FailureOutcome.FAIL)
         self.coordinator.report_failure(item.template.id, report)

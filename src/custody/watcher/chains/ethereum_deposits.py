@@ -153,9 +153,16 @@ class DepositScanner:
                 raise NodeUnavailable(f"no receipt of {txid} in its block: the chain moved")
             if quantity(receipt.get("status"), "status") != 1:
                 continue  # a failed transaction moved no value
-            found.append(Found(txid, 0, ours[str(tx["to"]).lower()].address,
-                               quantity(tx["value"]), block["hash"].lower(),
-                               quantity(block["number"])))
+            found.append(
+                Found(
+                    txid,
+                    0,
+                    ours[str(tx["to"]).lower()].address,
+                    quantity(tx["value"]),
+                    block["hash"].lower(),
+                    quantity(block["number"]),
+                )
+            )
         return found
 
     def _token(self, contract: str, headers: Sequence[Json]) -> list[Found]:
@@ -167,7 +174,9 @@ class DepositScanner:
             if str(entry.get("blockHash")).lower() not in by_hash:
                 raise NodeUnavailable("a log of a block we did not fetch: the chain moved")
             try:
-                _, to, amount = decode_transfer_log(entry.get("topics") or [], entry.get("data", ""))
+                _, to, amount = decode_transfer_log(
+                    entry.get("topics") or [], entry.get("data", "")
+                )
             except TxError:
                 continue  # another event with the same signature (ERC-721): not a deposit
             if amount:
@@ -185,14 +194,21 @@ class DepositScanner:
         indexes = [quantity(r.get("logIndex")) for r in receipt.get("logs") or []]
         position = indexes.index(quantity(entry["logIndex"]))
         _, _, amount = decode_transfer_log(entry["topics"], entry["data"])
-        return Found(txid, position, address, amount, str(entry["blockHash"]).lower(),
-                     quantity(entry["blockNumber"]))
+        return Found(
+            txid,
+            position,
+            address,
+            amount,
+            str(entry["blockHash"]).lower(),
+            quantity(entry["blockNumber"]),
+        )
 
     def rewind(self, code: str, cursor: ScanCursor) -> int:
         """Roll the cursor back to the fork point; report deposits that left the chain."""
         heights = [h for h, _ in cursor.blocks]
-        canonical = {h: _hash(b) for h, b in zip(heights, self.node.blocks(heights, False),
-                                                   strict=True)}
+        canonical = {
+            h: _hash(b) for h, b in zip(heights, self.node.blocks(heights, False), strict=True)
+        }
         kept = [(h, x) for h, x in cursor.blocks if canonical.get(h) == x]
         fork = cursor.blocks[0][0] if not kept else kept[-1][0] + 1
         if not kept or kept != cursor.blocks[: len(kept)]:
@@ -217,10 +233,17 @@ class DepositScanner:
             receipt = receipts.get(deposit.txid)
             if receipt is not None and self._canonical(receipt):
                 continue  # mined again: the rescan reports it in its new block
-            gone.append(DepositReport(
-                currency=code, txid=deposit.txid, output_index=deposit.output_index,
-                address=deposit.address, amount=deposit.amount, confirmations=0, in_chain=False,
-            ))
+            gone.append(
+                DepositReport(
+                    currency=code,
+                    txid=deposit.txid,
+                    output_index=deposit.output_index,
+                    address=deposit.address,
+                    amount=deposit.amount,
+                    confirmations=0,
+                    in_chain=False,
+                )
+            )
         return gone
 
     def _recent(self, code: str, fork: int) -> list[Deposit]:
@@ -275,8 +298,11 @@ class DepositScanner:
                 position = _unassigned(e, len(batch))
                 if position is None:
                     raise
-                log.warning("%s: %s was paid but belongs to no user: not reported",
-                            code, batch[position].address)
+                log.warning(
+                    "%s: %s was paid but belongs to no user: not reported",
+                    code,
+                    batch[position].address,
+                )
                 batch = batch[:position] + batch[position + 1 :]
         return 0
 
@@ -298,16 +324,26 @@ def _hash(block: Json | None) -> str | None:
 
 def _report(code: str, found: Found, tip: int) -> DepositReport:
     return DepositReport(
-        currency=code, txid=found.txid, output_index=found.index, address=found.address,
-        amount=found.amount, block_hash=found.block_hash, block_height=found.height,
+        currency=code,
+        txid=found.txid,
+        output_index=found.index,
+        address=found.address,
+        amount=found.amount,
+        block_hash=found.block_hash,
+        block_height=found.height,
         confirmations=tip - found.height + 1,
     )
 
 
 def _as_report(d: Deposit) -> DepositReport:
     return DepositReport(
-        currency=d.currency, txid=d.txid, output_index=d.output_index, address=d.address,
-        amount=d.amount, block_hash=d.block_hash, block_height=d.block_height,
+        currency=d.currency,
+        txid=d.txid,
+        output_index=d.output_index,
+        address=d.address,
+        amount=d.amount,
+        block_hash=d.block_hash,
+        block_height=d.block_height,
         confirmations=d.confirmations,
     )
 

@@ -68,8 +68,14 @@ class Replacer:
         template = self.poster.post(code, item.template.kind, payload, ids, item.template.id)
         if template is None:
             return 0
-        log.warning("%s: tx %s stuck at %d wei/gas: replaced by template %s at %d", code,
-                    item.template.txid, item.tx.max_fee_per_gas, template.id, tx.max_fee_per_gas)
+        log.warning(
+            "%s: tx %s stuck at %d wei/gas: replaced by template %s at %d",
+            code,
+            item.template.txid,
+            item.tx.max_fee_per_gas,
+            template.id,
+            tx.max_fee_per_gas,
+        )
         return 1
 
     def _bumped(self, item: LiveTx, fees: Fees) -> Eip1559Tx | None:
@@ -77,13 +83,16 @@ class Replacer:
         old = item.tx
         if fees.max_fee <= old.max_fee_per_gas and fees.priority <= old.max_priority_fee_per_gas:
             return None  # waiting longer, not paying more, is what helps
-        minimum_fee, minimum_tip = self._step(old.max_fee_per_gas), self._step(
-            old.max_priority_fee_per_gas)
+        minimum_fee, minimum_tip = (
+            self._step(old.max_fee_per_gas),
+            self._step(old.max_priority_fee_per_gas),
+        )
         fee = min(max(minimum_fee, fees.max_fee), self.config.max_fee_per_gas)
         tip = min(max(minimum_tip, fees.priority), fee)
         if fee < minimum_fee or tip < minimum_tip:
-            log.warning("%s: tx %s is stuck and its fee is at the cap", item.template.id,
-                        item.template.txid)
+            log.warning(
+                "%s: tx %s is stuck and its fee is at the cap", item.template.id, item.template.txid
+            )
             return None
         value = old.value
         if item.template.kind is TemplateKind.SWEEP and not old.data and value:
@@ -98,8 +107,9 @@ class Replacer:
         balance = self.node.balances([item.sender])[item.sender]
         if balance >= gas_cost:
             return True
-        log.warning("%s: %s cannot pay the higher gas of a replacement", item.template.id,
-                    item.sender)
+        log.warning(
+            "%s: %s cannot pay the higher gas of a replacement", item.template.id, item.sender
+        )
         return False
 
     def _step(self, value: int) -> int:

@@ -159,8 +159,12 @@ class EthereumNode:
 
     def logs(self, start: int, end: int, contract: str, topic: str) -> list[Json]:
         """Logs of `contract` with first topic `topic` in blocks start..end."""
-        query = {"fromBlock": hex(start), "toBlock": hex(end), "address": contract,
-                 "topics": [topic]}
+        query = {
+            "fromBlock": hex(start),
+            "toBlock": hex(end),
+            "address": contract,
+            "topics": [topic],
+        }
         result = self.rpc.call("eth_getLogs", query)
         if not isinstance(result, list):
             raise NodeUnavailable("eth_getLogs answered something that is not a list")
@@ -185,14 +189,24 @@ class EthereumNode:
     def balances(self, addresses: Sequence[str], block: str = "latest") -> dict[str, int]:
         """Wei balances."""
         calls: list[Call] = [("eth_getBalance", [a, block]) for a in addresses]
-        return {a: quantity(_strict(r), "balance")
-                for a, r in zip(addresses, self._chunks(calls), strict=True)}
+        return {
+            a: quantity(_strict(r), "balance")
+            for a, r in zip(addresses, self._chunks(calls), strict=True)
+        }
 
     def token_balances(self, contract: str, owners: Sequence[str]) -> dict[str, int]:
         """ERC-20 balanceOf of each owner, by eth_call."""
         calls: list[Call] = [
-            ("eth_call", [{"to": contract, "data": to_hex(encode_balance_of(from_hex(
-                o.lower(), "owner")))}, "latest"])
+            (
+                "eth_call",
+                [
+                    {
+                        "to": contract,
+                        "data": to_hex(encode_balance_of(from_hex(o.lower(), "owner"))),
+                    },
+                    "latest",
+                ],
+            )
             for o in owners
         ]
         out = {}

@@ -79,40 +79,74 @@ class SweepBuilder:
 
     def _candidates(self, code: str, book: NonceBook) -> list[WatchAddress]:
         """Deposit addresses with credited deposits, none pending and no live transaction."""
-        pending = {d.address for d in self.coordinator.deposits(code, DepositState.PENDING,
-                                                                LIST_LIMIT)}
-        credited = {d.address for d in self.coordinator.deposits(code, DepositState.CREDITED,
-                                                                 LIST_LIMIT)}
+        pending = {
+            d.address for d in self.coordinator.deposits(code, DepositState.PENDING, LIST_LIMIT)
+        }
+        credited = {
+            d.address for d in self.coordinator.deposits(code, DepositState.CREDITED, LIST_LIMIT)
+        }
         quiet = sorted(a for a in credited - pending if a not in self._topups)
         entries = self.index.deposit_addresses(quiet)
         return [e for e in entries.values() if not book.busy(e.address)]
 
     def _sweep_eth(
-        self, code: str, entry: WatchAddress, balance: int, fees: Fees, hot: WatchAddress,
+        self,
+        code: str,
+        entry: WatchAddress,
+        balance: int,
+        fees: Fees,
+        hot: WatchAddress,
         book: NonceBook,
     ) -> int:
         gas = self.config.gas_limit
         value = balance - gas * fees.max_fee
         if value <= self.config.sweep_min:
             return 0
-        tx = Eip1559Tx(self.chain_id, book.take(entry.address), fees.priority, fees.max_fee, gas,
-                       address_bytes(hot.address), value)
+        tx = Eip1559Tx(
+            self.chain_id,
+            book.take(entry.address),
+            fees.priority,
+            fees.max_fee,
+            gas,
+            address_bytes(hot.address),
+            value,
+        )
         return self._post(code, TemplatePayload(tx, entry.address, entry.derivation_path))
 
     def _sweep_token(
-        self, code: str, entry: WatchAddress, tokens: int, wei: int, fees: Fees,
-        hot: WatchAddress, token: str, book: NonceBook,
+        self,
+        code: str,
+        entry: WatchAddress,
+        tokens: int,
+        wei: int,
+        fees: Fees,
+        hot: WatchAddress,
+        token: str,
+        book: NonceBook,
     ) -> int:
         gas = self.config.token_gas_limit
         if wei < gas * fees.max_fee:
             return self._top_up(code, entry, gas * fees.max_fee * 5 // 4 - wei, fees, hot, book)
         data = encode_transfer(address_bytes(hot.address), tokens)
-        tx = Eip1559Tx(self.chain_id, book.take(entry.address), fees.priority, fees.max_fee, gas,
-                       address_bytes(token), 0, data)
+        tx = Eip1559Tx(
+            self.chain_id,
+            book.take(entry.address),
+            fees.priority,
+            fees.max_fee,
+            gas,
+            address_bytes(token),
+            0,
+            data,
+        )
         return self._post(code, TemplatePayload(tx, entry.address, entry.derivation_path))
 
     def _top_up(
-        self, code: str, entry: WatchAddress, value: int, fees: Fees, hot: WatchAddress,
+        self,
+        code: str,
+        entry: WatchAddress,
+        value: int,
+        fees: Fees,
+        hot: WatchAddress,
         book: NonceBook,
     ) -> int:
         failed_at, failures = self._topup_failed.get(entry.address, (None, 0))
@@ -123,14 +157,26 @@ class SweepBuilder:
         for _ in range(failures):
             fees = self._raised(fees)
         value = min(value, self.config.token_gas_limit * self.config.max_fee_per_gas)
-        tx = Eip1559Tx(self.chain_id, book.take(hot.address), fees.priority, fees.max_fee,
-                       self.config.gas_limit, address_bytes(entry.address), value)
+        tx = Eip1559Tx(
+            self.chain_id,
+            book.take(hot.address),
+            fees.priority,
+            fees.max_fee,
+            self.config.gas_limit,
+            address_bytes(entry.address),
+            value,
+        )
         payload = TemplatePayload(tx, hot.address, hot.derivation_path, entry.derivation_path)
         template = self.poster.post(code, TemplateKind.TOPUP, payload)
         if template is None:
             return 0
-        log.info("%s: topping up %s with %d wei for its sweep (%s)", code, entry.address, value,
-                 template.id)
+        log.info(
+            "%s: topping up %s with %d wei for its sweep (%s)",
+            code,
+            entry.address,
+            value,
+            template.id,
+        )
         self._topups[entry.address] = template.id
         return 1
 
@@ -146,8 +192,9 @@ class SweepBuilder:
             del self._topups[address]
             status = self.coordinator.template(tid).status
             if status is not TemplateStatus.CONFIRMED:
-                log.warning("%s: top-up %s of %s is %s: trying again later", code, tid, address,
-                            status)
+                log.warning(
+                    "%s: top-up %s of %s is %s: trying again later", code, tid, address, status
+                )
                 failures = self._topup_failed.get(address, (0.0, 0))[1] + 1
                 self._topup_failed[address] = (self._clock(), failures)
             else:

@@ -160,8 +160,13 @@ class Poster:
         replaces: str | None = None,
     ) -> Template | None:
         """The stored template; None when a withdrawal of it is in another live template."""
-        body = TemplateCreate(currency=code, kind=kind, withdrawal_ids=list(withdrawal_ids),
-                              payload=payload.encode(), replaces=replaces)
+        body = TemplateCreate(
+            currency=code,
+            kind=kind,
+            withdrawal_ids=list(withdrawal_ids),
+            payload=payload.encode(),
+            replaces=replaces,
+        )
         try:
             template = self.coordinator.create_template(body)
         except CoordinatorError as e:

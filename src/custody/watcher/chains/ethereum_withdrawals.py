@@ -121,8 +121,13 @@ class WithdrawalBuilder:
         tokens = intent.amount if token else 0
         wei = gas * fees.max_fee + (0 if token else intent.amount)
         if not budget.take(wei, tokens):
-            log.warning("%s: the hot wallet cannot pay %s yet (%d wei, %d tokens needed)",
-                        code, withdrawal.id, wei, tokens)
+            log.warning(
+                "%s: the hot wallet cannot pay %s yet (%d wei, %d tokens needed)",
+                code,
+                withdrawal.id,
+                wei,
+                tokens,
+            )
             return False
         tx = self._tx(book.take(hot.address), fees, gas, intent.destination, intent.amount, token)
         payload = TemplatePayload(tx, hot.address, hot.derivation_path)
@@ -135,8 +140,11 @@ class WithdrawalBuilder:
         self, nonce: int, fees: Fees, gas: int, destination: str, amount: int, token: str | None
     ) -> Eip1559Tx:
         if token is not None:
-            to, value, data = address_bytes(token), 0, encode_transfer(
-                address_bytes(destination), amount)
+            to, value, data = (
+                address_bytes(token),
+                0,
+                encode_transfer(address_bytes(destination), amount),
+            )
         else:
             to, value, data = address_bytes(destination), amount, b""
         return Eip1559Tx(self.chain_id, nonce, fees.priority, fees.max_fee, gas, to, value, data)
@@ -166,8 +174,16 @@ class WithdrawalBuilder:
         log.error("%s: nonce gap(s) %s of the hot wallet %s: filling them", code, gaps, hot.address)
         fees = quote(self.node, self.config)
         for nonce in gaps:
-            tx = Eip1559Tx(self.chain_id, nonce, fees.priority, fees.max_fee,
-                           self.config.gas_limit, address_bytes(hot.address), 0)
-            self.poster.post(code, TemplateKind.SWEEP, TemplatePayload(tx, hot.address,
-                                                                       hot.derivation_path))
+            tx = Eip1559Tx(
+                self.chain_id,
+                nonce,
+                fees.priority,
+                fees.max_fee,
+                self.config.gas_limit,
+                address_bytes(hot.address),
+                0,
+            )
+            self.poster.post(
+                code, TemplateKind.SWEEP, TemplatePayload(tx, hot.address, hot.derivation_path)
+            )
         return len(gaps)

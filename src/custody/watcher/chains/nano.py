@@ -63,8 +63,9 @@ class NanoWatcher(ChainWatcher):
         self.rpc = rpc or NanoRpc(self.config)
         representative = chain.decode_account(self.config.representative)
         self.publisher = Publisher(self.rpc, coordinator, self.checkpoint, self.net.thresholds)
-        self.builder = BlockBuilder(self.rpc, coordinator, self.checkpoint, self.net,
-                                    representative)
+        self.builder = BlockBuilder(
+            self.rpc, coordinator, self.checkpoint, self.net, representative
+        )
         self.finder = DepositFinder(self.rpc, coordinator, self.config.receivable_batch)
         self._accounts: dict[bytes, WatchAddress] = {}
         self._pocket: dict[bytes, list[Receivable]] = {}
@@ -89,19 +90,28 @@ class NanoWatcher(ChainWatcher):
         if self.currency.confirmations != 1:
             # Reports say 1 once the send is confirmed (final on Nano); a deeper setting would
             # leave every deposit pending forever.
-            raise ChainMismatch(f"{self.code}: a nano currency is listed with confirmations 1, "
-                                f"not {self.currency.confirmations}")
+            raise ChainMismatch(
+                f"{self.code}: a nano currency is listed with confirmations 1, "
+                f"not {self.currency.confirmations}"
+            )
         entries = pool_accounts(self.coordinator, self.code)
         if len(entries) >= ACCOUNTS_LIMIT:
-            log.error("ALERT %s: %d or more pool accounts; the rest are not watched",
-                      self.code, ACCOUNTS_LIMIT)
+            log.error(
+                "ALERT %s: %d or more pool accounts; the rest are not watched",
+                self.code,
+                ACCOUNTS_LIMIT,
+            )
         self._accounts = {bytes.fromhex(e.public_key): e for e in entries}
         self._pocket, self._live = {}, None
         hot = [e for e in entries if e.branch is AddressBranch.HOT]
         self._hot_entry = hot[0] if len(hot) == 1 else None
         if self._hot_entry is None:
-            log.warning("%s: the pool has %d hot accounts, needs exactly one (no withdrawal or "
-                        "sweep until the signer posts it)", self.code, len(hot))
+            log.warning(
+                "%s: the pool has %d hot accounts, needs exactly one (no withdrawal or "
+                "sweep until the signer posts it)",
+                self.code,
+                len(hot),
+            )
 
     def import_addresses(self) -> int:
         """Nothing to import: a Nano node answers for every account."""
@@ -109,8 +119,9 @@ class NanoWatcher(ChainWatcher):
 
     def discover_deposits(self) -> int:
         """Report confirmed sends to deposit accounts; remember the credited ones to pocket."""
-        deposit_accounts = [a for a, e in self._accounts.items()
-                            if e.branch is AddressBranch.RECEIVE]
+        deposit_accounts = [
+            a for a, e in self._accounts.items() if e.branch is AddressBranch.RECEIVE
+        ]
         self._pocket = self.finder.discover(self.code, deposit_accounts)
         self.checkpoint(CrashPoint.DEPOSITS_REPORTED)
         return sum(len(sends) for sends in self._pocket.values())

@@ -116,7 +116,8 @@ class Live:
     def broadcast_hashes(self, account: bytes) -> set[bytes]:
         """Hashes of our blocks on `account` that the node has (reported broadcast)."""
         return {
-            b.hash for b in self.by_account[account]
+            b.hash
+            for b in self.by_account[account]
             if b.template.status is TemplateStatus.BROADCAST
         }
 
@@ -127,8 +128,12 @@ def load_live(coordinator: CoordinatorClient, currency: str) -> Live:
     for status in (TemplateStatus.UNSIGNED, TemplateStatus.SIGNED, TemplateStatus.BROADCAST):
         templates = coordinator.templates(currency, status, LIST_LIMIT)
         if len(templates) >= LIST_LIMIT:
-            log.warning("%s: %d or more %s templates; the rest wait for the next round",
-                        currency, LIST_LIMIT, status.value)
+            log.warning(
+                "%s: %d or more %s templates; the rest wait for the next round",
+                currency,
+                LIST_LIMIT,
+                status.value,
+            )
         for ours in _parse_all(templates):
             live.by_account[ours.block.account].append(ours)
     return live

@@ -61,8 +61,11 @@ class BlockBuilder:
         if info.frontier != info.confirmed_frontier and info.frontier not in live.broadcast_hashes(
             account
         ):
-            log.info("%s: frontier %s is neither confirmed nor ours; waiting",
-                     chain.encode_account(account), info.frontier.hex().upper())
+            log.info(
+                "%s: frontier %s is neither confirmed nor ours; waiting",
+                chain.encode_account(account),
+                info.frontier.hex().upper(),
+            )
             return None
         frontier = self.rpc.block_info(info.frontier)
         if frontier is None or frontier.block.balance != info.balance:
@@ -77,11 +80,19 @@ class BlockBuilder:
             return False
         amount = w.intent.amount
         if base.balance < amount:
-            log.warning("%s: hot account holds %d raw, withdrawal %s needs %d; waiting",
-                        code, base.balance, w.id, amount)
+            log.warning(
+                "%s: hot account holds %d raw, withdrawal %s needs %d; waiting",
+                code,
+                base.balance,
+                w.id,
+                amount,
+            )
             return False
         block = chain.StateBlock(
-            account, base.previous.hash, base.representative, base.balance - amount,
+            account,
+            base.previous.hash,
+            base.representative,
+            base.balance - amount,
             chain.decode_account(w.intent.destination),
         )
         built = self._post(code, TemplateKind.WITHDRAWAL, chain.SEND, hot, block, base, [w.id])
@@ -105,12 +116,16 @@ class BlockBuilder:
             live.add(built)
         return built is not None
 
-    def sweep(self, code: str, entry: WatchAddress, hot: WatchAddress, base: Base,
-              live: Live) -> bool:
+    def sweep(
+        self, code: str, entry: WatchAddress, hot: WatchAddress, base: Base, live: Live
+    ) -> bool:
         """A send of a deposit account's whole balance to the hot account."""
         assert base.previous is not None and base.representative is not None
         block = chain.StateBlock(
-            base.previous.account, base.previous.hash, base.representative, 0,
+            base.previous.account,
+            base.previous.hash,
+            base.representative,
+            0,
             bytes.fromhex(hot.public_key),
         )
         built = self._post(code, TemplateKind.SWEEP, chain.SEND, entry, block, base, [])
@@ -132,7 +147,10 @@ class BlockBuilder:
         payload = build_payload(subtype, entry.derivation_path, block, base.previous, work)
         self._checkpoint(CrashPoint.NANO_WORK_READY)
         request = TemplateCreate(
-            currency=code, kind=kind, withdrawal_ids=list(withdrawal_ids), payload=payload,
+            currency=code,
+            kind=kind,
+            withdrawal_ids=list(withdrawal_ids),
+            payload=payload,
             txid=block.hash_hex,
         )
         try:
@@ -144,6 +162,12 @@ class BlockBuilder:
             log.warning("%s: template for %s not stored: %s", code, list(withdrawal_ids), e)
             return None
         self._checkpoint(CrashPoint.TEMPLATE_POSTED)
-        log.info("%s: %s template %s, block %s on %s", code, subtype, template.id,
-                 block.hash_hex, entry.address)
+        log.info(
+            "%s: %s template %s, block %s on %s",
+            code,
+            subtype,
+            template.id,
+            block.hash_hex,
+            entry.address,
+        )
         return our_block(template)

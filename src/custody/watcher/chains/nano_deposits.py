@@ -79,8 +79,11 @@ class DepositFinder:
                     raise
                 # A pool account no user was given: nobody to credit; the funds stay there.
                 skipped = reports.pop(index)
-                log.error("ALERT send %s pays %s, assigned to no user: not reported",
-                          skipped.txid, skipped.address)
+                log.error(
+                    "ALERT send %s pays %s, assigned to no user: not reported",
+                    skipped.txid,
+                    skipped.address,
+                )
                 continue
             if len(self._credited) > MAX_CREDITED:
                 self._credited.clear()
@@ -98,8 +101,11 @@ class DepositFinder:
             if info is None or not info.confirmed:
                 continue
             account = chain.decode_account(deposit.address)
-            reports.append(_report(code, account, Receivable(info.block.hash, deposit.amount,
-                                                             info.block.account)))
+            reports.append(
+                _report(
+                    code, account, Receivable(info.block.hash, deposit.amount, info.block.account)
+                )
+            )
         if reports:
             self.coordinator.report_deposits(reports)
         return len(reports)
@@ -117,8 +123,12 @@ class DepositFinder:
 def _report(code: str, account: bytes, r: Receivable) -> DepositReport:
     # Keyed by the send's hash: the same send is the same deposit, however often it is listed.
     return DepositReport(
-        currency=code, txid=r.send.hex().upper(), output_index=0,
-        address=chain.encode_account(account), amount=r.amount, block_hash=r.send.hex().upper(),
+        currency=code,
+        txid=r.send.hex().upper(),
+        output_index=0,
+        address=chain.encode_account(account),
+        amount=r.amount,
+        block_hash=r.send.hex().upper(),
         confirmations=1,
     )
 

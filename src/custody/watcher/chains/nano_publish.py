@@ -114,8 +114,11 @@ class Publisher:
         else:
             previous = self.rpc.block_info(block.previous)
             if previous is None:
-                log.info("block %s waits: its previous is not on the node (%s)",
-                         block.hash_hex, error.message)
+                log.info(
+                    "block %s waits: its previous is not on the node (%s)",
+                    block.hash_hex,
+                    error.message,
+                )
                 return Outcome.WAITING
             holder = None if previous.successor == chain.ZERO else previous.successor
         if holder is None:
@@ -126,11 +129,13 @@ class Publisher:
         """Another block holds our block's place: fail ours only once that one is confirmed."""
         competitor = self.rpc.block_info(holder)
         if competitor is None or not competitor.confirmed:
-            log.warning("block %s forks with unconfirmed %s; waiting for the election",
-                        ours.block.hash_hex, holder.hex().upper())
+            log.warning(
+                "block %s forks with unconfirmed %s; waiting for the election",
+                ours.block.hash_hex,
+                holder.hex().upper(),
+            )
             return Outcome.WAITING
-        reason = (f"block {holder.hex().upper()} is confirmed in the place of "
-                  f"{ours.block.hash_hex}")
+        reason = f"block {holder.hex().upper()} is confirmed in the place of {ours.block.hash_hex}"
         log.error("ALERT %s: %s", ours.template.id, reason)
         failure = FailureReport(code=FORK_LOST, reason=reason, outcome=FailureOutcome.FAIL)
         self.coordinator.report_failure(ours.template.id, failure)
@@ -141,8 +146,12 @@ class Publisher:
         if error.message in WORK_ERRORS:
             root = ours.block.root
             work = self.rpc.work_generate(root, self.thresholds.for_subtype(ours.subtype))
-            log.warning("block %s: %s; new work %s", ours.block.hash_hex, error.message,
-                        chain.work_hex(work))
+            log.warning(
+                "block %s: %s; new work %s",
+                ours.block.hash_hex,
+                error.message,
+                chain.work_hex(work),
+            )
             try:
                 self.rpc.process(ours.block.with_work(work), ours.subtype)
                 return Outcome.PUBLISHED
@@ -151,11 +160,18 @@ class Publisher:
         if error.message == UNRECEIVABLE and ours.template.kind is TemplateKind.RECEIVE:
             # The send was received by another block already: this one can never apply, and a
             # receive pays nobody, so failing it frees the account for its next block.
-            failure = FailureReport(code=UNRECEIVED, reason=f"{error.message}: the send "
-                                    f"{ours.block.link.hex().upper()} is not receivable",
-                                    outcome=FailureOutcome.FAIL)
+            failure = FailureReport(
+                code=UNRECEIVED,
+                reason=f"{error.message}: the send "
+                f"{ours.block.link.hex().upper()} is not receivable",
+                outcome=FailureOutcome.FAIL,
+            )
             self.coordinator.report_failure(ours.template.id, failure)
             return Outcome.FAILED
-        log.error("ALERT block %s (template %s) refused by the node: %s; an operator must look",
-                  ours.block.hash_hex, ours.template.id, error.message)
+        log.error(
+            "ALERT block %s (template %s) refused by the node: %s; an operator must look",
+            ours.block.hash_hex,
+            ours.template.id,
+            error.message,
+        )
         return Outcome.WAITING

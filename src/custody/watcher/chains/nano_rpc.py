@@ -80,8 +80,9 @@ class NanoRpc:
         """Close the connection pool."""
         self._http.close()
 
-    def call(self, action: str, *, url: str | None = None, timeout: float | None = None,
-             **args: Any) -> dict[str, Any]:
+    def call(
+        self, action: str, *, url: str | None = None, timeout: float | None = None, **args: Any
+    ) -> dict[str, Any]:
         """One action; NodeError with the node's text for an error answer."""
         answer = self._post(url or self.config.url, {"action": action, **args}, timeout)
         error = answer.get("error")
@@ -114,20 +115,27 @@ class NanoRpc:
     def account_info(self, account: bytes) -> AccountInfo | None:
         """Frontier, balance, representative of ONE call; None for an unopened account."""
         try:
-            a = self.call("account_info", account=chain.encode_account(account),
-                          representative="true", include_confirmed="true")
+            a = self.call(
+                "account_info",
+                account=chain.encode_account(account),
+                representative="true",
+                include_confirmed="true",
+            )
         except NodeError as e:
             if e.message == ACCOUNT_NOT_FOUND:
                 return None
             raise
-        return _parsed("account_info", lambda: AccountInfo(
-            frontier=bytes.fromhex(a["frontier"]),
-            open_block=bytes.fromhex(a["open_block"]),
-            balance=int(a["balance"]),
-            representative=chain.decode_account(a["representative"]),
-            confirmed_frontier=bytes.fromhex(a["confirmed_frontier"]),
-            block_count=int(a["block_count"]),
-        ))
+        return _parsed(
+            "account_info",
+            lambda: AccountInfo(
+                frontier=bytes.fromhex(a["frontier"]),
+                open_block=bytes.fromhex(a["open_block"]),
+                balance=int(a["balance"]),
+                representative=chain.decode_account(a["representative"]),
+                confirmed_frontier=bytes.fromhex(a["confirmed_frontier"]),
+                block_count=int(a["block_count"]),
+            ),
+        )
 
     def block_info(self, block_hash: bytes) -> BlockInfo | None:
         """The block, its height and whether it is confirmed; None if the node has no such block."""
@@ -137,13 +145,16 @@ class NanoRpc:
             if e.message == BLOCK_NOT_FOUND:
                 return None
             raise
-        return _parsed("block_info", lambda: BlockInfo(
-            block=chain.block_from_json(b["contents"], signed=True),
-            height=int(b["height"]),
-            confirmed=b["confirmed"] == "true",
-            successor=bytes.fromhex(b["successor"]),
-            subtype=str(b["subtype"]),
-        ))
+        return _parsed(
+            "block_info",
+            lambda: BlockInfo(
+                block=chain.block_from_json(b["contents"], signed=True),
+                height=int(b["height"]),
+                confirmed=b["confirmed"] == "true",
+                successor=bytes.fromhex(b["successor"]),
+                subtype=str(b["subtype"]),
+            ),
+        )
 
     def accounts_receivable(self, accounts: Sequence[bytes]) -> dict[bytes, list[Receivable]]:
         """Confirmed sends (the default since V22) waiting for each account, with amount and
@@ -151,17 +162,23 @@ class NanoRpc:
         if not accounts:
             return {}
         answer = self.call(
-            "accounts_receivable", accounts=[chain.encode_account(a) for a in accounts],
-            count=str(self.config.receivable_count), source="true",
+            "accounts_receivable",
+            accounts=[chain.encode_account(a) for a in accounts],
+            count=str(self.config.receivable_count),
+            source="true",
             include_only_confirmed="true",
         )
         blocks: Any = answer.get("blocks")
         if _empty(blocks):
             return {}
-        return _parsed("accounts_receivable", lambda: {
-            chain.decode_account(account): _receivables(sends)
-            for account, sends in blocks.items() if not _empty(sends)
-        })
+        return _parsed(
+            "accounts_receivable",
+            lambda: {
+                chain.decode_account(account): _receivables(sends)
+                for account, sends in blocks.items()
+                if not _empty(sends)
+            },
+        )
 
     def process(self, block: chain.StateBlock, subtype: str) -> bytes:
         """Publish a signed block with work; the hash the node answers."""
@@ -171,8 +188,11 @@ class NanoRpc:
     def work_generate(self, root: bytes, difficulty: int) -> int:
         """Work over `root` reaching `difficulty`, from the work server or the node."""
         answer = self.call(
-            "work_generate", url=self.config.work_url, timeout=self.config.work_timeout,
-            hash=root.hex().upper(), difficulty=chain.work_hex(difficulty),
+            "work_generate",
+            url=self.config.work_url,
+            timeout=self.config.work_timeout,
+            hash=root.hex().upper(),
+            difficulty=chain.work_hex(difficulty),
         )
         work = _parsed("work_generate", lambda: int(answer["work"], 16))
         if chain.work_value(work, root) < difficulty:
