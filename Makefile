@@ -27,11 +27,11 @@ test: setup check
 check: lint types imports pytest
 
 lint:
-	.venv/bin/ruff check src tests testnodes bench scripts
+	.venv/bin/ruff check src tests testnodes bench scripts demo
 
 types:
 	.venv/bin/mypy src
-	.venv/bin/mypy --strict testnodes
+	.venv/bin/mypy --strict testnodes demo
 
 imports:
 	.venv/bin/lint-imports

@@ -63,6 +63,9 @@ class LitecoinNode:
             [self.binary, f"-datadir={self.datadir}", f"-conf={conf}"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # Its own session: a Ctrl-C meant for the tests or the demo must not reach the node
+            # before stop() asks it to shut down cleanly.
+            start_new_session=True,
         )
         wait_until(self._ready, timeout=60)
         return self
@@ -107,7 +110,9 @@ class LitecoinNode:
             try:
                 self.rpc("stop")
                 self._process.wait(timeout=60)
-            except (httpx.HTTPError, RpcError, subprocess.TimeoutExpired):
+            except (httpx.HTTPError, RpcError, ValueError, subprocess.TimeoutExpired):
+                # ValueError: a node already shutting down may answer with a body that is not
+                # JSON. Whatever it said, make sure it is gone.
                 self._process.kill()
                 self._process.wait(timeout=10)
         if self._process is not None and self._process.stderr is not None:

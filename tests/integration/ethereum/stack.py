@@ -8,16 +8,12 @@ HTTP as in production. The exchange and the operators act through the in-process
 
 import secrets
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi.testclient import TestClient
 
 from custody.contract.intent import public_key_hex
@@ -45,6 +41,7 @@ from custody.watcher.loop import CurrencyLoop, RoundReport
 from tests.support.anvil import ETHER, GWEI, AnvilNode
 from tests.support.api import Api
 from tests.support.keys import EXCHANGE, OPERATORS, signed_intent
+from tests.support.server import serve
 from tests.unit.ethereum.helpers import write_policy
 
 PASSPHRASE = "ethereum integration passphrase"
@@ -54,26 +51,49 @@ CODES = ("ETH", "TKN")
 
 def coordinator_config(token: str) -> CoordinatorConfig:
     """ETH (2 confirmations) and TKN (3) on anvil; withdrawals auto-approved up to 50 ETH."""
-    return parse_config({
-        "exchange_public_key": public_key_hex(EXCHANGE),
-        "operators": [{"name": f"op{i}", "public_key": public_key_hex(k)}
-                      for i, k in enumerate(OPERATORS)],
-        "currencies": [
-            {"code": "ETH", "family": "ethereum", "network": "eth-anvil", "decimals": 18,
-             "confirmations": 2, "withdrawal_fee": "1000", "auto_approve_limit": str(50 * ETHER)},
-            {"code": "TKN", "family": "ethereum", "network": "eth-anvil", "decimals": 6,
-             "confirmations": 3, "withdrawal_fee": "10", "auto_approve_limit": str(10**12),
-             "token_contract": token},
-        ],
-    })
+    return parse_config(
+        {
+            "exchange_public_key": public_key_hex(EXCHANGE),
+            "operators": [
+                {"name": f"op{i}", "public_key": public_key_hex(k)} for i, k in enumerate(OPERATORS)
+            ],
+            "currencies": [
+                {
+                    "code": "ETH",
+                    "family": "ethereum",
+                    "network": "eth-anvil",
+                    "decimals": 18,
+                    "confirmations": 2,
+                    "withdrawal_fee": "1000",
+                    "auto_approve_limit": str(50 * ETHER),
+                },
+                {
+                    "code": "TKN",
+                    "family": "ethereum",
+                    "network": "eth-anvil",
+                    "decimals": 6,
+                    "confirmations": 3,
+                    "withdrawal_fee": "10",
+                    "auto_approve_limit": str(10**12),
+                    "token_contract": token,
+                },
+            ],
+        }
+    )
 
 
 def node_config(anvil: AnvilNode, **overrides: Any) -> EthereumNodeConfig:
     """The watcher's node table for this anvil, scanning from its current head."""
     values: dict[str, Any] = {
-        "url": anvil.url, "start_block": anvil.head(), "rpc_retries": 2, "rpc_backoff": 0.01,
-        "scan_batch": 20, "reorg_window": 16, "max_fee_per_gas": 100 * GWEI,
-        "replace_after": 3600, "topup_retry_after": 3600,
+        "url": anvil.url,
+        "start_block": anvil.head(),
+        "rpc_retries": 2,
+        "rpc_backoff": 0.01,
+        "scan_batch": 20,
+        "reorg_window": 16,
+        "max_fee_per_gas": 100 * GWEI,
+        "replace_after": 3600,
+        "topup_retry_after": 3600,
     }
     values.update(overrides)
     return EthereumNodeConfig(**values)
@@ -103,16 +123,18 @@ class EthStack:
         assert isinstance(watcher, EthereumWatcher)
         return watcher
 
-    def watcher_loop(self, code: str, probe: Probe | None = None,
-                     rpc: EthRpc | None = None) -> CurrencyLoop:
+    def watcher_loop(
+        self, code: str, probe: Probe | None = None, rpc: EthRpc | None = None
+    ) -> CurrencyLoop:
         """A brand-new watcher, as after a process start."""
         client = CoordinatorClient(self.url, self.api.tokens[Role.WATCHER], timeout=30)
         self.clients.append(client)
         watcher = EthereumWatcher(self.watched[code], client, probe, rpc)
         return CurrencyLoop(watcher, poll_interval=0.05, max_backoff=0.1)
 
-    def restart_watcher(self, code: str = "ETH", probe: Probe | None = None,
-                        rpc: EthRpc | None = None) -> None:
+    def restart_watcher(
+        self, code: str = "ETH", probe: Probe | None = None, rpc: EthRpc | None = None
+    ) -> None:
         """Kill the watcher (drop the object) and start a new one."""
         self.loops[code].watcher.close()
         self.loops[code] = self.watcher_loop(code, probe, rpc)
@@ -162,11 +184,17 @@ class EthStack:
         rows = [b for b in r.json() if b["currency"] == code]
         return (int(rows[0]["available"]), int(rows[0]["held"])) if rows else (0, 0)
 
-    def withdraw(self, user: str, amount: int, destination: str, request_id: str,
-                 code: str = "ETH") -> str:
+    def withdraw(
+        self, user: str, amount: int, destination: str, request_id: str, code: str = "ETH"
+    ) -> str:
         """The exchange requests a withdrawal; returns its id."""
-        intent = WithdrawalIntent(request_id=request_id, user_id=user, currency=code,
-                                  amount=amount, destination=destination)
+        intent = WithdrawalIntent(
+            request_id=request_id,
+            user_id=user,
+            currency=code,
+            amount=amount,
+            destination=destination,
+        )
         r = self.api.exchange.post("/v1/withdrawals", signed_intent(intent))
         assert r.status_code == 200, r.text
         return str(r.json()["id"])
@@ -200,31 +228,13 @@ class EthStack:
 
 
 @contextmanager
-def serve(runtime: Runtime) -> Iterator[str]:
-    """tests/support/server.serve with TCP_NODELAY on the listening socket (inherited by each
-    connection): without it every response waits ~40 ms for a delayed ACK."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "coordinator did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@contextmanager
-def build_stack(tmp_path: Path, sqlite_template: Path, *anvil_args: str,
-                pool_target: int = 5, **node_overrides: Any) -> Iterator[EthStack]:
+def build_stack(
+    tmp_path: Path,
+    sqlite_template: Path,
+    *anvil_args: str,
+    pool_target: int = 5,
+    **node_overrides: Any,
+) -> Iterator[EthStack]:
     """anvil with the token, the coordinator (SQLite, served), the signer and two watchers."""
     with ExitStack() as stack:
         anvil = stack.enter_context(AnvilNode(*anvil_args))
@@ -233,28 +243,40 @@ def build_stack(tmp_path: Path, sqlite_template: Path, *anvil_args: str,
         shutil.copy(sqlite_template, db)
         engine = make_engine(f"sqlite:///{db}")
         stack.callback(engine.dispose)
-        settings = CoordinatorSettings(database_url=f"sqlite:///{db}", migrate_on_start=False,
-                                       max_body_bytes=4 * 1024 * 1024)
-        runtime = Runtime(settings=settings, config=coordinator_config(token), engine=engine,
-                          sessions=make_sessionmaker(engine))
-        client = stack.enter_context(TestClient(create_app(runtime),
-                                                raise_server_exceptions=False))
+        settings = CoordinatorSettings(
+            database_url=f"sqlite:///{db}", migrate_on_start=False, max_body_bytes=4 * 1024 * 1024
+        )
+        runtime = Runtime(
+            settings=settings,
+            config=coordinator_config(token),
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+        )
+        client = stack.enter_context(TestClient(create_app(runtime), raise_server_exceptions=False))
         api = Api(runtime, client)
         url = stack.enter_context(serve(runtime))
         signer, keys = _signer(stack, tmp_path, url, api.tokens[Role.SIGNER], token, pool_target)
-        watched = {code: EthereumWatched(code=code, family="ethereum", network="eth-anvil",
-                                         node=node_config(anvil, **node_overrides))
-                   for code in CODES}
-        world = EthStack(anvil=anvil, token=token, api=api, url=url, signer=signer, keys=keys,
-                         watched=watched)
+        watched = {
+            code: EthereumWatched(
+                code=code,
+                family="ethereum",
+                network="eth-anvil",
+                node=node_config(anvil, **node_overrides),
+            )
+            for code in CODES
+        }
+        world = EthStack(
+            anvil=anvil, token=token, api=api, url=url, signer=signer, keys=keys, watched=watched
+        )
         stack.callback(lambda: [c.close() for c in world.clients])
         stack.callback(lambda: [loop.watcher.close() for loop in world.loops.values()])
         world.sign()  # the signer fills the pool: deposit addresses and the hot wallets
         yield world
 
 
-def _signer(stack: ExitStack, tmp_path: Path, url: str, token: str, contract: str,
-            pool_target: int) -> tuple[SignerLoop, KeyRing]:
+def _signer(
+    stack: ExitStack, tmp_path: Path, url: str, token: str, contract: str, pool_target: int
+) -> tuple[SignerLoop, KeyRing]:
     store = tmp_path / f"keystore-{secrets.token_hex(4)}.json"
     keystore.create(store, keystore.new_mnemonic(), PASSPHRASE, scrypt_n=2**10)
     keys = KeyRing(keystore.unlock(store, PASSPHRASE).seed)

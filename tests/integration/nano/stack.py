@@ -8,9 +8,6 @@ holds it. "Killing" the watcher throws the object away and builds a new one.
 
 import json
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi.testclient import TestClient
 
 from custody.contract.intent import public_key_hex
@@ -46,6 +42,7 @@ from testnodes.nano import codec
 from testnodes.nano.server import RunningPeer, start_peer
 from tests.support.api import Api
 from tests.support.keys import EXCHANGE, OPERATORS, approval, signed_intent
+from tests.support.server import serve
 from tests.unit.nano.nano_templates import REPRESENTATIVE, SEED, XNO, write_nano_policy
 
 FEE = 1000  # raw, the coordinator's withdrawal fee for XNO
@@ -214,7 +211,9 @@ class Stack:
         hot = self.hot()
         before = int(self.account(hot).get("confirmed_balance", 0))
         self.fund(self.address(user), amount)
-        self.run_until(lambda: int(self.account(hot).get("confirmed_balance", 0)) == before + amount)
+        self.run_until(
+            lambda: int(self.account(hot).get("confirmed_balance", 0)) == before + amount
+        )
 
     # the exchange, the peer and the ledger ------------------------------------------------
 
@@ -237,8 +236,13 @@ class Stack:
 
     def withdraw(self, user: str, amount: int, destination: str, request_id: str) -> str:
         """The exchange requests a withdrawal (approved by an operator above 1 XNO)."""
-        intent = WithdrawalIntent(request_id=request_id, user_id=user, currency="XNO",
-                                  amount=amount, destination=destination)
+        intent = WithdrawalIntent(
+            request_id=request_id,
+            user_id=user,
+            currency="XNO",
+            amount=amount,
+            destination=destination,
+        )
         r = self.api.exchange.post("/v1/withdrawals", signed_intent(intent))
         assert r.status_code == 200, r.text
         wid = str(r.json()["id"])
@@ -277,13 +281,16 @@ class Stack:
 
     def account(self, address: str) -> dict[str, Any]:
         """account_info at the peer (confirmed fields included)."""
-        return self.rpc("account_info", account=address, include_confirmed=True, representative=True)
+        return self.rpc(
+            "account_info", account=address, include_confirmed=True, representative=True
+        )
 
     def sends_to(self, destination: str) -> dict[str, int]:
         """Every send to `destination` (confirmed or not): hash → amount. The destinations in
         these tests never receive, so each payment stays listed."""
-        answer = self.rpc("receivable", account=destination, threshold="1",
-                          include_only_confirmed=False)
+        answer = self.rpc(
+            "receivable", account=destination, threshold="1", include_only_confirmed=False
+        )
         blocks = answer["blocks"]
         return {} if blocks == "" else {h: int(a) for h, a in blocks.items()}
 
@@ -296,46 +303,33 @@ class Stack:
 
 
 @contextmanager
-def serve(runtime: Runtime) -> Iterator[str]:
-    """The coordinator over HTTP with TCP_NODELAY (else each keep-alive request waits ~40 ms)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:  # start-up only; the scenarios themselves never sleep
-        assert time.monotonic() < deadline, "coordinator did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-@contextmanager
 def build_stack(tmp_path: Path, sqlite_template: Path, pool_target: int = 4) -> Iterator[Stack]:
     """Peer, coordinator (SQLite, served), signer (test seed) and watcher for one scenario."""
     db = tmp_path / "custody.sqlite3"
     shutil.copy(sqlite_template, db)
     engine = make_engine(f"sqlite:///{db}")
-    settings = CoordinatorSettings(database_url=f"sqlite:///{db}", migrate_on_start=False,
-                                   max_body_bytes=4 * 1024 * 1024)
-    runtime = Runtime(settings=settings, config=nano_config(), engine=engine,
-                      sessions=make_sessionmaker(engine))
+    settings = CoordinatorSettings(
+        database_url=f"sqlite:///{db}", migrate_on_start=False, max_body_bytes=4 * 1024 * 1024
+    )
+    runtime = Runtime(
+        settings=settings, config=nano_config(), engine=engine, sessions=make_sessionmaker(engine)
+    )
     with ExitStack() as stack:
         stack.callback(engine.dispose)
         peer = stack.enter_context(start_peer())
-        api = Api(runtime, stack.enter_context(TestClient(create_app(runtime),
-                                                          raise_server_exceptions=False)))
+        api = Api(
+            runtime,
+            stack.enter_context(TestClient(create_app(runtime), raise_server_exceptions=False)),
+        )
         url = stack.enter_context(serve(runtime))
         signer = _signer(stack, tmp_path, url, api.tokens[Role.SIGNER], pool_target)
-        node = NanoNodeConfig(url=peer.url, representative=REPRESENTATIVE, rpc_retries=2,
-                              rpc_backoff=0.01, rpc_timeout=10)
+        node = NanoNodeConfig(
+            url=peer.url,
+            representative=REPRESENTATIVE,
+            rpc_retries=2,
+            rpc_backoff=0.01,
+            rpc_timeout=10,
+        )
         watched = NanoWatched(code="XNO", family="nano", network="nano-dev", node=node)
         rpc = PeerRpc(peer.url)
         stack.callback(rpc.http.close)

@@ -8,10 +8,7 @@ and builds a new one: it holds nothing else, which is the point of the crash tes
 
 import secrets
 import shutil
-import socket
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -21,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi.testclient import TestClient
 
 from custody.contract.amounts import to_decimal_string
@@ -48,6 +44,7 @@ from custody.watcher.settings import NodeConfig, WatchedCurrency
 from tests.support.api import Api, test_config
 from tests.support.keys import signed_intent
 from tests.support.litecoind import LitecoinNode, RpcError
+from tests.support.server import serve
 from tests.support.signer_templates import write_policy
 
 LTC = 100_000_000  # base units per LTC
@@ -303,31 +300,6 @@ def node_config(node: WatchNode, **overrides: Any) -> NodeConfig:
     }
     values.update(overrides)
     return NodeConfig(**values)
-
-
-@contextmanager
-def serve(runtime: Runtime) -> Iterator[str]:
-    """tests/support/server.serve with TCP_NODELAY on the listening socket: without it every
-    keep-alive request waits ~40 ms (Nagle against delayed ACK; uvicorn sets nothing on a
-    socket it is handed), which made each watcher round cost half a second."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "coordinator did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @contextmanager

@@ -1,0 +1,1 @@
+"""`make demo`: the custody stack end to end on regtest/test nodes (run `python -m demo`)."""
