@@ -63,17 +63,29 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     yield url
 
 
+def _runtime(url: str) -> Runtime:
+    settings = CoordinatorSettings(database_url=url, migrate_on_start=False, max_body_bytes=65536)
+    engine = make_engine(url)
+    return Runtime(
+        settings=settings, config=test_config(), engine=engine, sessions=make_sessionmaker(engine)
+    )
+
+
 @pytest.fixture
 def runtime(db_url: str) -> Iterator[Runtime]:
     """A coordinator runtime on the test database with the test currencies."""
-    settings = CoordinatorSettings(
-        database_url=db_url, migrate_on_start=False, max_body_bytes=65536
-    )
-    engine = make_engine(db_url)
-    yield Runtime(
-        settings=settings, config=test_config(), engine=engine, sessions=make_sessionmaker(engine)
-    )
-    engine.dispose()
+    runtime = _runtime(db_url)
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def pg_runtime(postgres_url: str) -> Iterator[Runtime]:
+    """A runtime on PostgreSQL only, emptied first: for what only a concurrent server shows."""
+    runtime = _runtime(postgres_url)
+    truncate_all(runtime.engine)
+    yield runtime
+    runtime.engine.dispose()
 
 
 @pytest.fixture

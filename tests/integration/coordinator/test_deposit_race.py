@@ -1,4 +1,6 @@
-"""Two reports of one output at the same time cannot make a credit happen twice (PostgreSQL).
+"""Two reports of one output at the same time cannot make a credit happen twice.
+
+On PostgreSQL only: SQLite serialises writers, so there is no race to show there.
 
 The watcher says "six confirmations" while, in another transaction, a stale round says "left the
 chain". The second report waits for the first one's row lock, then sees `credited` and reverses
@@ -7,11 +9,12 @@ it; when the block comes back the deposit is credited again: the user holds the 
 
 import threading
 
-import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from custody.contract.deposits import DepositReport, DepositReportBatch
 from custody.coordinator import ledger
+from custody.coordinator.app import create_app
 from custody.coordinator.auth import Principal, Role
 from custody.coordinator.runtime import Runtime
 from custody.coordinator.services import deposits
@@ -32,9 +35,9 @@ def _waiting_on_a_lock(runtime: Runtime) -> bool:
         return bool(conn.execute(query).scalar())
 
 
-def test_credit_and_removal_reports_racing(api: Api, runtime: Runtime) -> None:
-    if runtime.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serialises writers: no race to show")
+def test_credit_and_removal_reports_racing(pg_runtime: Runtime) -> None:
+    runtime = pg_runtime
+    api = Api(runtime, TestClient(create_app(runtime)))
     api.fill_pool(1)
     base = {
         "currency": "LTC",
