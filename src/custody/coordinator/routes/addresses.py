@@ -63,12 +63,16 @@ def get_addresses(
     imported: bool | None = None,
     address: Annotated[list[str] | None, Query(max_length=1000)] = None,
     limit: Limit = 1000,
+    after: str | None = None,
 ) -> list[WatchAddress]:
     """Pool addresses of a currency; `imported=false` lists what the watcher must still import,
-    `address=…` (repeatable) looks up paths and keys of the named addresses."""
+    `address=…` (repeatable) looks up paths and keys of the named addresses; `after=ADDRESS`
+    continues from the page that ended with it."""
     return read(
         runtime,
-        lambda s: addresses.list_for_watcher(s, runtime.config, currency, imported, address, limit),
+        lambda s: addresses.list_for_watcher(
+            s, runtime.config, currency, imported, address, limit, after
+        ),
     )
 
 

@@ -1,6 +1,6 @@
 """Deposit routes: the watcher reports, the exchange follows the feed."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -57,6 +57,11 @@ def get_deposits(
     currency: str | None = None,
     state: DepositState | None = None,
     limit: Limit = 100,
+    order: Literal["newest", "oldest"] = "newest",
+    after: str | None = None,
 ) -> list[Deposit]:
-    """Deposits by currency and state, newest first."""
-    return read(runtime, lambda s: deposits.listing(s, currency, state, limit))
+    """Deposits by currency and state, newest first (or oldest); `after=<deposit id>` pages on."""
+    return read(
+        runtime,
+        lambda s: deposits.listing(s, currency, state, limit, order == "oldest", after),
+    )

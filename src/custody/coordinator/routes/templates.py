@@ -53,9 +53,10 @@ def get_templates(
     status: TemplateStatus | None = None,
     currency: str | None = None,
     limit: Limit = 50,
+    after: str | None = None,
 ) -> list[Template]:
-    """Templates by status and currency, oldest first."""
-    return read(runtime, lambda s: templates.listing(s, status, currency, limit))
+    """Templates by status and currency, oldest first; `after=<template id>` pages on."""
+    return read(runtime, lambda s: templates.listing(s, status, currency, limit, after))
 
 
 @router.get(

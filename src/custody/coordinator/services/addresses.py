@@ -17,7 +17,7 @@ from custody.contract.errors import ErrorCode
 from custody.coordinator.config import CoordinatorConfig
 from custody.coordinator.db.tables import CurrentDepositAddress, PoolAddressRow
 from custody.coordinator.db.types import utcnow
-from custody.coordinator.errors import Conflict
+from custody.coordinator.errors import BadRequest, Conflict
 from custody.coordinator.services.common import checked_address, currency_or_error
 
 
@@ -149,14 +149,27 @@ def list_for_watcher(
     imported: bool | None,
     only: list[str] | None,
     limit: int,
+    after: str | None = None,
 ) -> list[WatchAddress]:
-    """Pool addresses of a currency: those not yet imported, or the ones named in `only`."""
+    """Pool addresses of a currency in pool order: those not yet imported, or the ones named in
+    `only`; `after` (an address) continues from the page that ended with it."""
     currency = currency_or_error(config, code)
     stmt = select(PoolAddressRow).where(PoolAddressRow.currency == currency.code)
     if imported is not None:
         stmt = stmt.where(PoolAddressRow.imported.is_(imported))
     if only:
         stmt = stmt.where(PoolAddressRow.address.in_(only))
+    if after is not None:
+        last = session.scalar(
+            select(PoolAddressRow.id).where(
+                PoolAddressRow.currency == currency.code, PoolAddressRow.address == after
+            )
+        )
+        if last is None:
+            raise BadRequest(
+                ErrorCode.INVALID_REQUEST, f"after: {after} is not in the pool", "after"
+            )
+        stmt = stmt.where(PoolAddressRow.id > last)
     rows = session.scalars(stmt.order_by(PoolAddressRow.id).limit(limit))
     return [watch_address(r) for r in rows]
 

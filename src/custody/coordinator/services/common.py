@@ -1,6 +1,10 @@
 """Lookups shared by the services: currencies and destination addresses checked against config."""
 
 import uuid
+from typing import Any
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import Session
 
 from custody.chains.errors import AddressError
 from custody.chains.registry import validate_address
@@ -32,3 +36,26 @@ def checked_address(currency: CurrencyConfig, address: str, field: str) -> str:
 def new_id(prefix: str) -> str:
     """A random object id with a readable prefix (wd_, tpl_, dep_)."""
     return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def page_after(
+    session: Session, stmt: Select[Any], model: Any, after: str | None, newest_first: bool
+) -> Select[Any]:
+    """Order by (created_at, id) and continue after the row `after` (keyset paging).
+
+    Keyset, not offset: rows that change state between two pages are neither skipped nor
+    repeated, which matters when a watcher pages through deposits it is moving along.
+    """
+    key = tuple_(model.created_at, model.id)
+    stmt = (
+        stmt.order_by(model.created_at.desc(), model.id.desc())
+        if newest_first
+        else stmt.order_by(model.created_at, model.id)
+    )
+    if after is None:
+        return stmt
+    last = session.get(model, after)
+    if last is None:
+        raise BadRequest(ErrorCode.INVALID_REQUEST, f"after: no such item {after!r}", "after")
+    bound = tuple_(last.created_at, last.id)
+    return stmt.where(key < bound) if newest_first else stmt.where(key > bound)

@@ -20,7 +20,12 @@ from custody.coordinator.config import CoordinatorConfig, CurrencyConfig
 from custody.coordinator.db.tables import DepositEventRow, DepositRow, PoolAddressRow
 from custody.coordinator.db.types import utcnow
 from custody.coordinator.errors import Conflict
-from custody.coordinator.services.common import checked_address, currency_or_error, new_id
+from custody.coordinator.services.common import (
+    checked_address,
+    currency_or_error,
+    new_id,
+    page_after,
+)
 from custody.coordinator.writes import audit
 
 log = logging.getLogger(__name__)
@@ -173,15 +178,21 @@ def feed(session: Session, since: int, limit: int, currency: str | None) -> Depo
 
 
 def listing(
-    session: Session, currency: str | None, state: DepositState | None, limit: int
+    session: Session,
+    currency: str | None,
+    state: DepositState | None,
+    limit: int,
+    oldest_first: bool = False,
+    after: str | None = None,
 ) -> list[Deposit]:
-    """Deposits filtered by currency and state, newest first."""
-    stmt = select(DepositRow).order_by(DepositRow.created_at.desc()).limit(limit)
+    """Deposits filtered by currency and state, newest first unless asked; pages by `after`."""
+    stmt = select(DepositRow)
     if currency is not None:
         stmt = stmt.where(DepositRow.currency == currency)
     if state is not None:
         stmt = stmt.where(DepositRow.state == state.value)
-    return [to_model(r) for r in session.scalars(stmt)]
+    stmt = page_after(session, stmt, DepositRow, after, newest_first=not oldest_first)
+    return [to_model(r) for r in session.scalars(stmt.limit(limit))]
 
 
 def to_model(row: DepositRow) -> Deposit:

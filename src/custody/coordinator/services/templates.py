@@ -30,7 +30,7 @@ from custody.coordinator.db.tables import TemplateRow, TemplateWithdrawalRow, Wi
 from custody.coordinator.db.types import utcnow
 from custody.coordinator.errors import BadRequest, Conflict, NotFound
 from custody.coordinator.services import withdrawals as wd
-from custody.coordinator.services.common import currency_or_error, new_id
+from custody.coordinator.services.common import currency_or_error, new_id, page_after
 from custody.coordinator.writes import audit
 
 S = TemplateStatus
@@ -328,15 +328,20 @@ def get_row(session: Session, tid: str, lock: bool = True) -> TemplateRow:
 
 
 def listing(
-    session: Session, status: TemplateStatus | None, currency: str | None, limit: int
+    session: Session,
+    status: TemplateStatus | None,
+    currency: str | None,
+    limit: int,
+    after: str | None = None,
 ) -> list[Template]:
-    """Templates filtered by status and currency, oldest first."""
-    stmt = select(TemplateRow).order_by(TemplateRow.created_at, TemplateRow.id).limit(limit)
+    """Templates filtered by status and currency, oldest first; pages by `after`."""
+    stmt = select(TemplateRow)
     if status is not None:
         stmt = stmt.where(TemplateRow.status == status.value)
     if currency is not None:
         stmt = stmt.where(TemplateRow.currency == currency)
-    return [to_model(session, r) for r in session.scalars(stmt)]
+    stmt = page_after(session, stmt, TemplateRow, after, newest_first=False)
+    return [to_model(session, r) for r in session.scalars(stmt.limit(limit))]
 
 
 def _expect(row: TemplateRow, allowed: set[TemplateStatus]) -> None:
