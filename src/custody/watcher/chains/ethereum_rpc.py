@@ -1,23 +1,13 @@
-"""Standard eth_* JSON-RPC over httpx: batches, bounded retries, errors translated at the edge.
+"""Ethereum JSON-RPC: the standard eth_* calls the watcher makes (geth, erigon, reth, anvil)."""
 
-Only methods of the Ethereum execution API are used, so geth, erigon, reth and anvil serve it.
-"""
-
-import json
-import logging
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
-
-import httpx
 
 from custody.chains.ethereum_tx import encode_balance_of, from_hex, to_hex
 from custody.watcher.chains.ethereum_settings import EthereumNodeConfig
-from custody.watcher.errors import NodeError, NodeUnavailable, SettingsError
+from custody.watcher.errors import NodeError, NodeUnavailable
+from custody.watcher.rpc import Call, JsonRpcClient
 
-log = logging.getLogger(__name__)
-
-Call = tuple[str, Sequence[Any]]
 Json = dict[str, Any]
 
 
@@ -31,50 +21,10 @@ def quantity(value: object, what: str = "quantity") -> int:
         raise NodeUnavailable(f"the node sent {what} {value!r}, not a hex quantity") from e
 
 
-class EthRpc:
-    """Calls one node. Transport failures and non-JSON answers are retried with backoff a
-    bounded number of times, then raised as NodeUnavailable; an error answer is raised at
-    once as NodeError with the node's code and message."""
+class EthRpc(JsonRpcClient[EthereumNodeConfig]):
+    """Calls one Ethereum node (JSON-RPC 2.0); credentials are read again for every request."""
 
-    def __init__(
-        self,
-        config: EthereumNodeConfig,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.config = config
-        self._http = httpx.Client(timeout=config.rpc_timeout, transport=transport)
-        self._sleep = sleep
-        self._ids = 0
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
-
-    def call(self, method: str, *params: Any) -> Any:
-        """One call; its result, or NodeError."""
-        answer = self._post(method, self._request(method, params))
-        if not isinstance(answer, dict):
-            raise NodeUnavailable(f"{method}: the node answered something that is not JSON-RPC")
-        return _result(method, answer)
-
-    def batch(self, calls: Sequence[Call]) -> list[Any]:
-        """Many calls in one HTTP request; each result is a value or a NodeError (not raised)."""
-        if not calls:
-            return []
-        requests = [self._request(method, params) for method, params in calls]
-        answers = self._post(f"{calls[0][0]} (batch of {len(calls)})", requests)
-        if not isinstance(answers, list):
-            raise NodeUnavailable("the node answered a batch with something else than a list")
-        by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
-        out: list[Any] = []
-        for (method, _), request in zip(calls, requests, strict=True):
-            try:
-                out.append(_result(method, by_id.get(request["id"], {})))
-            except NodeError as e:
-                out.append(e)
-        return out
+    version = "2.0"
 
     def batch_strict(self, calls: Sequence[Call]) -> list[Any]:
         """A batch whose every call must succeed: the first error is raised."""
@@ -83,52 +33,6 @@ class EthRpc:
             if isinstance(result, NodeError):
                 raise result
         return results
-
-    def _request(self, method: str, params: Sequence[Any]) -> Json:
-        self._ids += 1
-        return {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": list(params)}
-
-    def _post(self, what: str, body: Any) -> Any:
-        content = json.dumps(body).encode()
-        problem = "no attempt made"
-        for attempt in range(self.config.rpc_retries):
-            if attempt:
-                delay = self.config.rpc_backoff * 2 ** (attempt - 1)
-                log.warning("node %s: %s; retry %d in %.2fs", what, problem, attempt, delay)
-                self._sleep(delay)
-            auth = self._auth()
-            try:
-                response = self._http.post(
-                    self.config.url,
-                    content=content,
-                    headers={"Content-Type": "application/json"},
-                    auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth,
-                )
-            except httpx.TransportError as e:
-                problem = f"{type(e).__name__} reaching {self.config.url}"
-                continue
-            try:
-                return json.loads(response.content)
-            except ValueError:
-                problem = f"HTTP {response.status_code} without a JSON-RPC body"
-        raise NodeUnavailable(f"node {what}: {problem} (after {self.config.rpc_retries} tries)")
-
-    def _auth(self) -> tuple[str, str] | None:
-        try:
-            return self.config.credentials()
-        except SettingsError as e:
-            raise NodeUnavailable(str(e)) from e
-
-
-def _result(method: str, answer: Json) -> Any:
-    error = answer.get("error")
-    if error:
-        code = error.get("code", 0) if isinstance(error, dict) else 0
-        message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-        raise NodeError(method, int(code), str(message))
-    if "result" not in answer:
-        raise NodeError(method, 0, "the answer has neither result nor error")
-    return answer["result"]
 
 
 class EthereumNode:
