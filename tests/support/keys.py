@@ -6,7 +6,13 @@ import coincurve
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from custody.chains.bitcoin import network, p2wpkh_address
-from custody.contract.intent import approval_bytes, intent_bytes, public_key_hex, sign
+from custody.contract.intent import (
+    approval_bytes,
+    intent_bytes,
+    public_key_hex,
+    reissue_bytes,
+    sign,
+)
 from custody.contract.withdrawals import WithdrawalIntent
 
 
@@ -43,3 +49,13 @@ def approval(intent: WithdrawalIntent, operator: int = 0) -> dict[str, str]:
     """An approval body signed by test operator `operator`."""
     key = OPERATORS[operator]
     return {"operator_key": public_key_hex(key), "signature": sign(key, approval_bytes(intent))}
+
+
+def reissue(intent: WithdrawalIntent, txid: str, operator: int = 0) -> dict[str, str]:
+    """A reissue body: test operator `operator` says `txid` of this intent is dead."""
+    key = OPERATORS[operator]
+    return {
+        "txid": txid,
+        "operator_key": public_key_hex(key),
+        "signature": sign(key, reissue_bytes(intent, txid)),
+    }

@@ -10,6 +10,7 @@ from custody.contract.withdrawals import WithdrawalIntent
 
 INTENT_DOMAIN = b"custody/withdrawal-intent/v1\n"
 APPROVAL_DOMAIN = b"custody/withdrawal-approval/v1\n"
+REISSUE_DOMAIN = b"custody/withdrawal-reissue/v1\n"
 
 
 def intent_bytes(intent: WithdrawalIntent) -> bytes:
@@ -33,6 +34,12 @@ def intent_digest(intent: WithdrawalIntent) -> bytes:
 def approval_bytes(intent: WithdrawalIntent) -> bytes:
     """The bytes an operator signs: bound to one intent, so an approval cannot be replayed."""
     return APPROVAL_DOMAIN + intent_digest(intent).hex().encode("ascii")
+
+
+def reissue_bytes(intent: WithdrawalIntent, txid: str) -> bytes:
+    """The bytes operators sign to say `txid` can never confirm and the intent may be paid anew."""
+    digest = intent_digest(intent).hex()
+    return REISSUE_DOMAIN + f"{digest}\n{txid.lower()}".encode("ascii")
 
 
 def sign(private_key: Ed25519PrivateKey, message: bytes) -> str:

@@ -13,10 +13,15 @@ HEX_ED25519_KEY = r"^[0-9a-f]{64}$"
 
 
 class WithdrawalState(StrEnum):
-    """requested → approved → in_template → signed → broadcast → confirmed; failed; cancelled."""
+    """requested → approved → in_template → signed → broadcast → confirmed; failed; cancelled.
+
+    awaiting_reissue: its signed transaction can never confirm (an input was spent elsewhere);
+    operators must say so (a reissue) before the signer will sign another one for it.
+    """
 
     REQUESTED = "requested"
     APPROVED = "approved"
+    AWAITING_REISSUE = "awaiting_reissue"
     IN_TEMPLATE = "in_template"
     SIGNED = "signed"
     BROADCAST = "broadcast"
@@ -51,6 +56,15 @@ class Approval(BaseModel):
     signature: str = Field(pattern=HEX_SIGNATURE)
 
 
+class Reissue(BaseModel):
+    """An operator's Ed25519 signature saying transaction `txid` of this intent is dead and the
+    intent may be paid by a new, non-conflicting transaction."""
+
+    txid: str = Field(pattern=r"^(0x)?[0-9a-fA-F]{64}$")
+    operator_key: str = Field(pattern=HEX_ED25519_KEY)
+    signature: str = Field(pattern=HEX_SIGNATURE)
+
+
 class CancelRequest(BaseModel):
     """Why a withdrawal is cancelled (kept in the audit log)."""
 
@@ -67,6 +81,7 @@ class Withdrawal(BaseModel):
     state: WithdrawalState
     approvals: list[Approval]
     approvals_required: int
+    reissues: list[Reissue] = Field(default_factory=list)
     template_id: str | None
     txid: str | None
     failure_code: str | None

@@ -54,6 +54,7 @@ class RefusalCode(StrEnum):
     DESTINATION_NOT_ALLOWED = "destination_not_allowed"
     APPROVAL_TIER_MISSING = "approval_tier_missing"
     APPROVAL_INVALID = "approval_invalid"
+    REISSUE_INVALID = "reissue_invalid"
     APPROVALS_INSUFFICIENT = "approvals_insufficient"
     LIMIT_PER_WITHDRAWAL = "limit_per_withdrawal"
     LIMIT_DAILY = "limit_daily"

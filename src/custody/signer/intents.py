@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from custody.chains import registry
 from custody.chains.errors import AddressError
-from custody.contract.intent import approval_bytes, intent_bytes, verify
+from custody.contract.intent import approval_bytes, intent_bytes, reissue_bytes, verify
 from custody.contract.withdrawals import Withdrawal
 from custody.signer.errors import Refusal
 from custody.signer.errors import RefusalCode as R
@@ -25,6 +25,8 @@ class VerifiedIntent:
     destination: str
     amount: int
     key: str
+    # Txids (lower case) that operators signed off as dead: a new transaction may pay again.
+    reissued: frozenset[str] = frozenset()
 
 
 def verify_intents(
@@ -77,7 +79,29 @@ def _verify(w: Withdrawal, currency: CurrencyPolicy, exchange_key: str) -> Verif
         destination=destination,
         amount=intent.amount,
         key=intent_key(intent.request_id),
+        reissued=_reissued(w, currency),
     )
+
+
+def _reissued(w: Withdrawal, currency: CurrencyPolicy) -> frozenset[str]:
+    """Txids enough operators of this amount's tier (at least one) signed off as dead."""
+    tier = currency.tier_for(w.intent.amount)
+    assert tier is not None  # _check_approvals refused the intent otherwise
+    operators = set(tier.operators) or {k for t in currency.approvals for k in t.operators}
+    needed = max(1, tier.required)
+    signers: dict[str, set[str]] = {}
+    for r in w.reissues:
+        if r.operator_key not in operators:
+            continue  # not evidence of anything
+        txid = r.txid.lower()
+        if not verify(r.operator_key, reissue_bytes(w.intent, txid), r.signature):
+            raise Refusal(
+                R.REISSUE_INVALID,
+                f"withdrawal {w.id}: reissue of {txid} by {r.operator_key[:16]}... does not "
+                "sign this intent and txid",
+            )
+        signers.setdefault(txid, set()).add(r.operator_key)
+    return frozenset(t for t, keys in signers.items() if len(keys) >= needed)
 
 
 def intent_key(request_id: str) -> str:

@@ -122,7 +122,8 @@ class TemplateSigner:
             )
         for intent in intents:
             for entry in self.journal.for_withdrawal(intent.key):
-                if entry.txid != checked.txid:
+                # A transaction operators signed off as dead (a reissue) no longer binds.
+                if entry.txid != checked.txid and entry.txid.lower() not in intent.reissued:
                     _check_replacement(template, checked, intent.withdrawal_id, entry)
         return known
 

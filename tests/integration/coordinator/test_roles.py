@@ -21,6 +21,7 @@ ROUTES: list[tuple[str, str, set[Role]]] = [
     ("GET", "/v1/withdrawals", {Role.EXCHANGE, Role.WATCHER, Role.OPERATOR}),
     ("GET", "/v1/withdrawals/wd_x", {Role.EXCHANGE, Role.WATCHER, Role.OPERATOR}),
     ("POST", "/v1/withdrawals/wd_x/approvals", {Role.OPERATOR}),
+    ("POST", "/v1/withdrawals/wd_x/reissues", {Role.OPERATOR}),
     ("POST", "/v1/withdrawals/wd_x/cancel", {Role.EXCHANGE, Role.OPERATOR}),
     ("POST", "/v1/templates", {Role.WATCHER}),
     ("GET", "/v1/templates", {Role.WATCHER, Role.SIGNER, Role.OPERATOR}),

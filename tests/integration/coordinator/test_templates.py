@@ -10,6 +10,7 @@ from custody.coordinator import ledger
 from custody.coordinator.db.tables import TemplateRow, TemplateWithdrawalRow
 from custody.coordinator.db.types import utcnow
 from tests.support.api import Api
+from tests.support.keys import reissue
 
 
 def _setup(api: Api, count: int = 2) -> list[dict[str, Any]]:
@@ -140,9 +141,9 @@ def test_rejection_fails_the_withdrawals_and_releases_holds(api: Api) -> None:
 
 
 def test_failure_with_retry_frees_the_withdrawals_for_a_new_template(api: Api) -> None:
+    # Never signed (its inputs were spent before the signer came round): nothing to reissue.
     ids = [w["id"] for w in _setup(api)]
     t = _template(api, ids).json()
-    api.signer.post(f"/v1/templates/{t['id']}/signature", _signed())
     failure = {"code": "inputs_spent", "reason": "input 0 spent by another tx", "outcome": "retry"}
     f = api.watcher.post(f"/v1/templates/{t['id']}/failure", failure).json()
     assert f["status"] == "failed"
@@ -278,6 +279,11 @@ def test_a_failed_template_that_confirms_after_all_is_booked_once(api: Api) -> N
     api.signer.post(f"/v1/templates/{t1['id']}/signature", _signed())
     retry = {"code": "inputs_spent", "reason": "conflict 3 deep", "outcome": "retry"}
     api.watcher.post(f"/v1/templates/{t1['id']}/failure", retry)
+    intent = api.watcher.get(f"/v1/withdrawals/{ids[0]}").json()["intent"]
+    api.operator.post(
+        f"/v1/withdrawals/{ids[0]}/reissues",
+        reissue(WithdrawalIntent.model_validate(intent), "11" * 32),
+    )
     t2 = _template(api, ids, payload="cHNidP8BAM==", txid="d2" * 32).json()
     # A deeper reorg brings the first transaction back after all.
     conf = {"block_hash": "77" * 32, "block_height": 9, "confirmations": 3}
@@ -291,3 +297,33 @@ def test_a_failed_template_that_confirms_after_all_is_booked_once(api: Api) -> N
         == 409
     )
     assert api.balance("alice") == (1_000_000 - 11_000, 0)
+
+
+def test_retry_after_signing_waits_for_operators_to_reissue(api: Api) -> None:
+    ws = _setup(api, 1)
+    ids = [w["id"] for w in ws]
+    intent = WithdrawalIntent.model_validate(ws[0]["intent"])
+    t1 = _template(api, ids).json()
+    api.signer.post(f"/v1/templates/{t1['id']}/signature", _signed())
+    retry = {"code": "inputs_spent", "reason": "input 0 spent 3 deep", "outcome": "retry"}
+    f = api.watcher.post(f"/v1/templates/{t1['id']}/failure", retry).json()
+    assert f["withdrawals"][0]["state"] == "awaiting_reissue"
+    # No new template until operators say the signed transaction is dead.
+    blocked = _template(api, ids, payload="cHNidP8BAN==", txid="e1" * 32)
+    assert (blocked.status_code, blocked.json()["error"]["code"]) == (409, "illegal_state")
+    wrong = api.operator.post(f"/v1/withdrawals/{ids[0]}/reissues", reissue(intent, "ab" * 32))
+    assert (wrong.status_code, wrong.json()["error"]["field"]) == (422, "txid")
+    forged = {**reissue(intent, "11" * 32), "signature": reissue(intent, "ab" * 32)["signature"]}
+    r = api.operator.post(f"/v1/withdrawals/{ids[0]}/reissues", forged)
+    assert r.json()["error"]["code"] == "invalid_signature"
+    ok = api.operator.post(f"/v1/withdrawals/{ids[0]}/reissues", reissue(intent, "11" * 32))
+    assert ok.json()["state"] == "approved"
+    assert ok.json()["reissues"][0]["txid"] == "11" * 32
+    again = api.operator.post(f"/v1/withdrawals/{ids[0]}/reissues", reissue(intent, "11" * 32))
+    assert again.json() == ok.json()
+    t2 = _template(api, ids, payload="cHNidP8BAN==", txid="e1" * 32)
+    assert t2.status_code == 200
+    # The signer sees the reissue with the withdrawal it is asked to pay again.
+    listed = api.signer.get("/v1/templates", status="unsigned").json()
+    assert listed[-1]["withdrawals"][0]["reissues"][0]["txid"] == "11" * 32
+    assert api.balance("alice")[1] == 11_000  # held throughout: it is still to be paid

@@ -6,10 +6,10 @@ same coin with a higher fee and declares it (`replaces`); the coordinator lets i
 withdrawal, the signer signs it, because both transactions conflict and only one can ever
 confirm, and Litecoin Core replaces the first one (BIP125).
 
-A third, undeclared transaction for the same withdrawal is refused twice over: the coordinator
-will not store it while the bump is live; and when the watcher wrongly reports the bump as
-unable to confirm, so that the coordinator takes the undeclared one, the signer, which remembers
-what it signed, refuses it. The second withdrawal's transaction is signed and broadcast too; a
+A third, undeclared transaction for the same withdrawal is refused: the coordinator will not
+store it while the bump is live, nor after the watcher wrongly reports the bump as unable to
+confirm (a signed withdrawal then waits for an operator's reissue; the signer's own refusal of
+an unreissued second transaction is shown in tests/unit/signer/test_signer_reissue.py). The second withdrawal's transaction is signed and broadcast too; a
 "replacement" for it that spends another coin, and so could confirm beside it, reaches the
 signer (the coordinator does not read transactions) and is refused. After mining, each payee
 has been paid exactly once.
@@ -45,10 +45,19 @@ class Watcher:
         intent = self.deployment.api.watcher.get(f"/v1/withdrawals/{wid}").json()["intent"]
         pays = {intent["destination"]: btc(int(intent["amount"]))}
         funded = self.node.rpc(
-            "walletcreatefundedpsbt", [coin], [pays], 0,
-            {"includeWatching": True, "changeAddress": change, "replaceable": True,
-             "feeRate": fee_rate, "add_inputs": False},
-            True, wallet=self.wallet,
+            "walletcreatefundedpsbt",
+            [coin],
+            [pays],
+            0,
+            {
+                "includeWatching": True,
+                "changeAddress": change,
+                "replaceable": True,
+                "feeRate": fee_rate,
+                "add_inputs": False,
+            },
+            True,
+            wallet=self.wallet,
         )
         payload = attach_origins(funded["psbt"], pool)
         txid = self.node.rpc("decodepsbt", payload)["tx"]["txid"]
@@ -102,16 +111,21 @@ def test_declared_replacement_replaces_and_nothing_else_is_signed(
     # An undeclared third transaction for the same withdrawal: the coordinator will not take it.
     status, answer = watcher.build(w, first_coin, fee_rate=0.002)
     assert (status, answer["error"]["code"]) == (409, "withdrawal_in_live_template")
-    # The watcher wrongly reports the bump as unable to confirm; the coordinator, which cannot
-    # see the chain, takes the undeclared transaction, and the signer refuses it.
-    deployment.report(bump["id"], "failure", {
-        "code": "inputs_spent", "reason": "not true: the bump is in the mempool",
-        "outcome": "retry",
-    })
-    third = watcher.post(w, first_coin, fee_rate=0.002)
-    assert loop.run_once().refused == 1
-    rejection = deployment.template(third["id"]).rejection
-    assert rejection is not None and rejection.code == "withdrawal_already_signed"
+    # The watcher wrongly reports the bump as unable to confirm. The coordinator, which cannot
+    # see the chain, still holds the withdrawal back: its transactions were signed, so nothing
+    # new is built for it before an operator checks the chain and reissues it.
+    deployment.report(
+        bump["id"],
+        "failure",
+        {
+            "code": "inputs_spent",
+            "reason": "not true: the bump is in the mempool",
+            "outcome": "retry",
+        },
+    )
+    status, answer = watcher.build(w, first_coin, fee_rate=0.002)
+    assert (status, answer["error"]["code"]) == (409, "illegal_state")
+    assert loop.run_once().signed == 0  # a pass: nothing to sign; the pool is topped up
 
     # The second withdrawal is signed and broadcast; a "replacement" from another coin could
     # confirm beside it: the coordinator stores it, the signer refuses it.

@@ -3,16 +3,17 @@
 Henry's withdrawal is built, signed and broadcast. Then an operator spends the template's
 input with another transaction that a miner puts straight into a block: Henry's transaction is
 now conflicted. One confirmation is not proof (a reorg could undo it), so the watcher waits and
-builds nothing new. At three confirmations it reports the template failed with outcome `retry`:
-Henry's withdrawal goes back to approved and only then is a new template built for it.
+builds nothing new. At three confirmations it reports the template failed with outcome `retry`.
+The signer cannot see the chain, so Henry's withdrawal waits for an operator's reissue (a
+signature over the intent and the dead txid); only then is a new template built, signed and
+paid: once.
 
 Ivy's withdrawal is built and signed, but its input is spent, and buried, before the watcher
 ever sends it: the node refuses it for missing inputs, the wallet has never seen our
 transaction, and the watcher finds the spender among the wallet's transactions to prove it.
 
-Today's signer refuses the rebuilt template (its journal holds the first transaction of the
-withdrawal, and the new one cannot conflict with inputs that are gone), so Henry's withdrawal
-ends failed and his hold is released: nobody is paid twice, nobody is paid at all.
+Without the reissue the signer would refuse the rebuilt template: its journal holds the first
+transaction of the withdrawal, and the new one cannot conflict with inputs that are gone.
 """
 
 from decimal import Decimal
@@ -21,8 +22,12 @@ from typing import Any
 import pytest
 
 from custody.chains.base58 import b58check_encode
+from custody.contract.withdrawals import WithdrawalIntent
 from custody.signer.derivation import parse_path
 from tests.integration.watcher.stack import LTC, Stack
+from tests.support.keys import reissue
+
+FEE = 1000  # the test config's withdrawal fee
 
 pytestmark = pytest.mark.litecoind
 
@@ -45,6 +50,14 @@ def _spend_input_elsewhere(stack: Stack, template: dict[str, Any]) -> str:
     return str(node.rpc("decoderawtransaction", signed["hex"])["txid"])
 
 
+def _reissue(stack: Stack, wid: str, txid: str) -> None:
+    """An operator checks the chain and signs that `txid` of this withdrawal is dead."""
+    intent = WithdrawalIntent.model_validate(stack.withdrawal(wid)["intent"])
+    r = stack.api.operator.post(f"/v1/withdrawals/{wid}/reissues", reissue(intent, txid))
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "approved"
+
+
 def test_failed_only_when_the_conflict_is_buried(stack: Stack) -> None:
     stack.fund_users(["henry", "ivy", "jack"], LTC)
     henry = stack.withdraw("henry", 4 * LTC // 10, stack.outside_address(), "henry-1")
@@ -63,16 +76,18 @@ def test_failed_only_when_the_conflict_is_buried(stack: Stack) -> None:
     failed = next(t for t in stack.templates() if t["id"] == first["id"])
     assert failed["status"] == "failed"
     assert failed["failure"]["code"] == "input_spent" and failed["failure"]["outcome"] == "retry"
-    assert stack.withdrawal(henry)["state"] == "approved"
-
-    # Only now a new template is built for Henry.
+    assert stack.withdrawal(henry)["state"] == "awaiting_reissue"
     stack.round()
-    [rebuilt] = stack.templates("unsigned")
+    assert len(stack.templates()) == 1  # nothing is built before the operators' word
+
+    _reissue(stack, henry, first["txid"])
+    stack.cycle()
+    [rebuilt] = stack.templates("broadcast")
     assert [w["id"] for w in rebuilt["withdrawals"]] == [henry]
-    verdict = stack.signer.run_once()
-    assert verdict.refused == 1
-    assert stack.withdrawal(henry)["failure_code"] == "signer_refused:withdrawal_already_signed"
-    assert stack.balance("henry") == (LTC, 0)
+    stack.mine(3)
+    stack.round()
+    assert stack.withdrawal(henry)["state"] == "confirmed"
+    assert stack.balance("henry") == (LTC - 4 * LTC // 10 - FEE, 0)
 
     # Ivy: signed, never sent; its input is spent and buried before the watcher sends it.
     ivy = stack.withdraw("ivy", 3 * LTC // 10, stack.outside_address(), "ivy-1")
@@ -84,4 +99,9 @@ def test_failed_only_when_the_conflict_is_buried(stack: Stack) -> None:
     stack.round()
     ivys = next(t for t in stack.templates() if t["id"] == signed["id"])
     assert ivys["status"] == "failed" and ivys["failure"]["code"] == "input_spent"
-    assert stack.withdrawal(ivy)["state"] == "approved"
+    assert stack.withdrawal(ivy)["state"] == "awaiting_reissue"
+    _reissue(stack, ivy, signed["txid"])
+    stack.cycle()
+    stack.mine(3)
+    stack.round()
+    assert stack.withdrawal(ivy)["state"] == "confirmed"

@@ -134,6 +134,19 @@ class ApprovalRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ReissueRow(Base):
+    """An operator's signature that one signed transaction of a withdrawal can never confirm."""
+
+    __tablename__ = "reissues"
+    __table_args__ = (UniqueConstraint("withdrawal_id", "txid", "operator_key", name="uq_reissue"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    withdrawal_id: Mapped[str] = mapped_column(ForeignKey("withdrawals.id"), index=True)
+    txid: Mapped[str] = mapped_column(String(128))
+    operator_key: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class TemplateRow(Base):
     """An unsigned transaction and, once the signer answered, its signed bytes."""
 

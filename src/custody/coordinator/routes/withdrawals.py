@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from custody.contract.withdrawals import (
     Approval,
     CancelRequest,
+    Reissue,
     Withdrawal,
     WithdrawalRequest,
     WithdrawalState,
@@ -53,6 +54,25 @@ def post_approval(
         lambda s: withdrawals.approve(s, runtime.config, who, withdrawal_id, body),
         idem,
         f"POST /v1/withdrawals/{withdrawal_id}/approvals",
+        body,
+    )
+
+
+@router.post("/withdrawals/{withdrawal_id}/reissues", response_model=Withdrawal)
+def post_reissue(
+    withdrawal_id: str,
+    body: Reissue,
+    runtime: RuntimeDep,
+    idem: IdemHeader = None,
+    who: Principal = caller(Role.OPERATOR),
+) -> Response:
+    """An operator's signed word that a failed transaction of this withdrawal is dead."""
+    return write(
+        runtime,
+        who,
+        lambda s: withdrawals.reissue(s, runtime.config, who, withdrawal_id, body),
+        idem,
+        f"POST /v1/withdrawals/{withdrawal_id}/reissues",
         body,
     )
 

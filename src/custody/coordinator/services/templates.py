@@ -310,7 +310,12 @@ def fail(session: Session, principal: Principal, tid: str, report: FailureReport
     for w in _live_withdrawals(session, row.id):
         if report.outcome is FailureOutcome.RETRY:
             w.template_id, w.txid = None, None
-            wd.set_state(w, WithdrawalState.APPROVED)
+            # Signed bytes exist: the signer will not sign another transaction for this intent
+            # until operators confirm this one is dead (a reissue). Unsigned: nothing to undo.
+            signed = row.signed_payload is not None
+            wd.set_state(
+                w, WithdrawalState.AWAITING_REISSUE if signed else WithdrawalState.APPROVED
+            )
         else:
             wd.release(session, w, WithdrawalState.FAILED, report.code, report.reason)
     _unlink(session, row.id)

@@ -6,9 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custody.contract.errors import ErrorCode
-from custody.contract.intent import approval_bytes, intent_bytes, verify
+from custody.contract.intent import approval_bytes, intent_bytes, reissue_bytes, verify
 from custody.contract.withdrawals import (
     Approval,
+    Reissue,
     Withdrawal,
     WithdrawalIntent,
     WithdrawalRequest,
@@ -20,6 +21,7 @@ from custody.coordinator.config import CoordinatorConfig
 from custody.coordinator.db.tables import (
     ApprovalRow,
     AuditRow,
+    ReissueRow,
     TemplateRow,
     TemplateWithdrawalRow,
     WithdrawalRow,
@@ -30,7 +32,11 @@ from custody.coordinator.services.common import checked_address, currency_or_err
 from custody.coordinator.writes import audit
 
 log = logging.getLogger(__name__)
-CANCELLABLE = frozenset({WithdrawalState.REQUESTED, WithdrawalState.APPROVED})
+CANCELLABLE = frozenset(
+    {WithdrawalState.REQUESTED, WithdrawalState.APPROVED, WithdrawalState.AWAITING_REISSUE}
+)
+# Templates whose signed bytes a dead withdrawal leaves behind in the signer's journal.
+DEAD_STATUSES = ("failed", "replaced")
 
 
 def request(
@@ -138,6 +144,67 @@ def approve(
         _set(row, WithdrawalState.APPROVED)
     audit(session, principal, "withdrawal_approved", row.id, approval.operator_key)
     return to_model(session, row)
+
+
+def reissue(
+    session: Session, config: CoordinatorConfig, principal: Principal, wid: str, body: Reissue
+) -> Withdrawal:
+    """Record an operator's word that a signed transaction of this withdrawal is dead; once every
+    dead transaction has enough of them, the withdrawal may be paid by a new one."""
+    row = get_row(session, wid, lock=True)
+    if body.operator_key not in config.operator_keys():
+        raise BadRequest(
+            ErrorCode.UNKNOWN_OPERATOR, "operator_key is not a configured operator", "operator_key"
+        )
+    txid = body.txid.lower()
+    if not verify(body.operator_key, reissue_bytes(intent_of(row), txid), body.signature):
+        raise BadRequest(
+            ErrorCode.INVALID_SIGNATURE,
+            "signature is not this operator's reissue of this intent and txid",
+            "signature",
+        )
+    known = select(ReissueRow.id).where(
+        ReissueRow.withdrawal_id == row.id,
+        ReissueRow.txid == txid,
+        ReissueRow.operator_key == body.operator_key,
+    )
+    if session.scalar(known) is not None:
+        return to_model(session, row)
+    if WithdrawalState(row.state) is not WithdrawalState.AWAITING_REISSUE:
+        raise Conflict(ErrorCode.ILLEGAL_STATE, f"withdrawal is {row.state}", "state")
+    dead = dead_txids(session, row.id)
+    if txid not in dead:
+        raise BadRequest(
+            ErrorCode.INVALID_REQUEST, f"{txid} is no failed transaction of this withdrawal", "txid"
+        )
+    session.add(ReissueRow(withdrawal_id=row.id, txid=txid, **body.model_dump(exclude={"txid"})))
+    session.flush()
+    needed = max(1, row.approvals_required)
+    if all(len(_reissuers(session, row.id, t)) >= needed for t in dead):
+        _set(row, WithdrawalState.APPROVED)
+    audit(session, principal, "withdrawal_reissued", row.id, f"{txid} by {body.operator_key}")
+    return to_model(session, row)
+
+
+def dead_txids(session: Session, wid: str) -> set[str]:
+    """Txids of this withdrawal's signed templates that failed or were replaced."""
+    stmt = (
+        select(TemplateRow.txid)
+        .join(TemplateWithdrawalRow, TemplateWithdrawalRow.template_id == TemplateRow.id)
+        .where(
+            TemplateWithdrawalRow.withdrawal_id == wid,
+            TemplateRow.status.in_(DEAD_STATUSES),
+            TemplateRow.signed_payload.is_not(None),
+        )
+    )
+    return {t.lower() for t in session.scalars(stmt) if t}
+
+
+def _reissuers(session: Session, wid: str, txid: str) -> set[str]:
+    stmt = select(ReissueRow.operator_key).where(
+        ReissueRow.withdrawal_id == wid, ReissueRow.txid == txid
+    )
+    return set(session.scalars(stmt))
 
 
 def cancel(session: Session, principal: Principal, wid: str, reason: str) -> Withdrawal:
@@ -299,6 +366,12 @@ def to_model(session: Session, row: WithdrawalRow) -> Withdrawal:
         fee=row.fee,
         state=WithdrawalState(row.state),
         approvals=[Approval(operator_key=a.operator_key, signature=a.signature) for a in approvals],
+        reissues=[
+            Reissue(txid=r.txid, operator_key=r.operator_key, signature=r.signature)
+            for r in session.scalars(
+                select(ReissueRow).where(ReissueRow.withdrawal_id == row.id).order_by(ReissueRow.id)
+            )
+        ],
         approvals_required=row.approvals_required,
         template_id=row.template_id,
         txid=row.txid,
