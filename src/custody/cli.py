@@ -3,6 +3,7 @@
 import typer
 
 from custody.coordinator.cli import coordinator_app
+from custody.operator.cli import operator_app
 from custody.signer.cli import signer_app
 from custody.watcher.cli import watcher_app
 
@@ -13,3 +14,4 @@ app = typer.Typer(
 app.add_typer(coordinator_app, name="coordinator")
 app.add_typer(signer_app, name="signer")
 app.add_typer(watcher_app, name="watcher")
+app.add_typer(operator_app, name="operator")
