@@ -6,6 +6,8 @@ need=()
 command -v litecoind >/dev/null || need+=(litecoind)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v npm >/dev/null || need+=(nodejs npm)
+# The console's browser tests drive Debian's Chromium; never a downloaded browser build.
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive

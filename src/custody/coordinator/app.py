@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import custody
 from custody.contract.errors import ErrorBody, ErrorCode, ErrorDetail
 from custody.coordinator.config import CoordinatorConfig, load_config
+from custody.coordinator.console import routes as console
 from custody.coordinator.db.engine import make_engine, make_sessionmaker
 from custody.coordinator.db.migrate import upgrade
 from custody.coordinator.errors import CoordinatorError
@@ -62,6 +63,7 @@ def api_app(max_body_bytes: int) -> FastAPI:
     )
     for module in (currencies, addresses, deposits, withdrawals, templates, cursors, balances):
         app.include_router(module.router, prefix="/v1", dependencies=[Depends(strict_amounts)])
+    app.include_router(console.router, include_in_schema=False)
     app.add_exception_handler(CoordinatorError, _coordinator_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

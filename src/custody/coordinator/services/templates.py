@@ -338,14 +338,15 @@ def listing(
     currency: str | None,
     limit: int,
     after: str | None = None,
+    newest_first: bool = False,
 ) -> list[Template]:
-    """Templates filtered by status and currency, oldest first; pages by `after`."""
+    """Templates filtered by status and currency, oldest first unless asked; pages by `after`."""
     stmt = select(TemplateRow)
     if status is not None:
         stmt = stmt.where(TemplateRow.status == status.value)
     if currency is not None:
         stmt = stmt.where(TemplateRow.currency == currency)
-    stmt = page_after(session, stmt, TemplateRow, after, newest_first=False)
+    stmt = page_after(session, stmt, TemplateRow, after, newest_first)
     return [to_model(session, r) for r in session.scalars(stmt.limit(limit))]
 
 
