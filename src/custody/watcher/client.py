@@ -1,7 +1,7 @@
 """The watcher's HTTP client to the coordinator (watcher role): typed calls under /v1."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -26,6 +26,7 @@ from custody.watcher.errors import CoordinatorError, CoordinatorUnavailable
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 _CURRENCIES = TypeAdapter(list[Currency])
 _ADDRESSES = TypeAdapter(list[WatchAddress])
@@ -42,6 +43,10 @@ _CURSOR = TypeAdapter(ChainCursor)
 # request-line limit (h11), and bech32 addresses run to 90 characters.
 LOOKUP_CHUNK = 100
 MAX_BATCH = 1000  # the API's limit for deposit reports and imported marks
+# The API's largest pages (keyset paging with `after`; a shorter page is the last one).
+DEPOSITS_PAGE = 1000
+TEMPLATES_PAGE = 500
+ADDRESSES_PAGE = 10_000
 
 
 class CoordinatorClient:
@@ -73,9 +78,21 @@ class CoordinatorClient:
         return self._get("/v1/currencies", _CURRENCIES)
 
     def unimported(self, currency: str, limit: int) -> list[WatchAddress]:
-        """Pool addresses the node does not watch yet, oldest first."""
+        """The first `limit` pool addresses the node does not watch yet, oldest first (one page:
+        the caller marks them imported and asks again)."""
         params = {"currency": currency, "imported": "false", "limit": limit}
         return self._get("/v1/addresses", _ADDRESSES, params)
+
+    def addresses(
+        self, currency: str, imported: bool | None = None, *, page: int = ADDRESSES_PAGE
+    ) -> list[WatchAddress]:
+        """Every pool address of a currency (or only the imported or unimported ones), in pool
+        order, read page by page."""
+        params: dict[str, str | int] = {"currency": currency}
+        if imported is not None:
+            params["imported"] = "true" if imported else "false"
+        pages = self._pages("/v1/addresses", _ADDRESSES, params, page, _address_key)
+        return [a for p in pages for a in p]
 
     def lookup(self, currency: str, addresses: Sequence[str]) -> list[WatchAddress]:
         """Pool entries (key, path, fingerprint, branch) of the named addresses that are ours."""
@@ -106,10 +123,28 @@ class CoordinatorClient:
         """Upsert deposit reports (at most MAX_BATCH per request)."""
         return self._post("/v1/deposits", DepositReportBatch(deposits=list(reports)), _DEPOSITS)
 
-    def deposits(self, currency: str, state: DepositState, limit: int) -> list[Deposit]:
-        """Deposits in one state, newest first."""
-        params = {"currency": currency, "state": state.value, "limit": limit}
-        return self._get("/v1/deposits", _DEPOSITS, params)
+    def deposits(
+        self, currency: str, state: DepositState, *, page: int = DEPOSITS_PAGE
+    ) -> list[Deposit]:
+        """Every deposit in one state, oldest first, read page by page."""
+        return [d for p in self.deposit_pages(currency, state, page=page) for d in p]
+
+    def deposit_pages(
+        self,
+        currency: str,
+        state: DepositState,
+        *,
+        newest_first: bool = False,
+        page: int = DEPOSITS_PAGE,
+    ) -> Iterator[list[Deposit]]:
+        """Deposits in one state, a page at a time (oldest first unless asked); the caller may
+        stop early, and the next page is only asked for when it wants one."""
+        params: dict[str, str | int] = {
+            "currency": currency,
+            "state": state.value,
+            "order": "newest" if newest_first else "oldest",
+        }
+        return self._pages("/v1/deposits", _DEPOSITS, params, page, _id_key)
 
     def withdrawals(self, currency: str, state: WithdrawalState, limit: int) -> list[Withdrawal]:
         """Withdrawals in one state, oldest first."""
@@ -120,10 +155,13 @@ class CoordinatorClient:
         """One withdrawal."""
         return self._get(f"/v1/withdrawals/{withdrawal_id}", _WITHDRAWAL)
 
-    def templates(self, currency: str, status: TemplateStatus, limit: int = 500) -> list[Template]:
-        """Templates in one status, oldest first."""
-        params = {"currency": currency, "status": status.value, "limit": limit}
-        return self._get("/v1/templates", _TEMPLATES, params)
+    def templates(
+        self, currency: str, status: TemplateStatus, *, page: int = TEMPLATES_PAGE
+    ) -> list[Template]:
+        """Every template in one status, oldest first, read page by page."""
+        params: dict[str, str | int] = {"currency": currency, "status": status.value}
+        pages = self._pages("/v1/templates", _TEMPLATES, params, page, _id_key)
+        return [t for p in pages for t in p]
 
     def template(self, template_id: str) -> Template:
         """One template."""
@@ -163,6 +201,31 @@ class CoordinatorClient:
     def _get(self, path: str, adapter: TypeAdapter[T], params: Any = None) -> T:
         return _parse(self._send("GET", path, params=params), adapter)
 
+    def _pages(
+        self,
+        path: str,
+        adapter: TypeAdapter[list[P]],
+        params: dict[str, str | int],
+        limit: int,
+        key: Callable[[P], str],
+    ) -> Iterator[list[P]]:
+        """Keyset paging: each page continues `after` the last item of the one before; a page
+        shorter than `limit` is the last. Empty pages are not yielded."""
+        after: str | None = None
+        while True:
+            query = {**params, "limit": limit}
+            if after is not None:
+                query["after"] = after
+            page = self._get(path, adapter, query)
+            if page:
+                yield page
+            if len(page) < limit:
+                return
+            last = key(page[-1])
+            if last == after:  # a server that ignores `after` would loop forever
+                raise CoordinatorUnavailable(f"coordinator repeated a page of {path} after {last}")
+            after = last
+
     def _post(
         self, path: str, body: BaseModel, adapter: TypeAdapter[T], key: str | None = None
     ) -> T:
@@ -198,6 +261,14 @@ class CoordinatorClient:
 
 
 _JSON = {"Content-Type": "application/json"}
+
+
+def _id_key(item: Deposit | Template) -> str:
+    return item.id
+
+
+def _address_key(item: WatchAddress) -> str:
+    return item.address
 
 
 def _parse(response: httpx.Response, adapter: TypeAdapter[T]) -> T:

@@ -243,7 +243,7 @@ class DepositScanner:
     def confirm(self, currency: str, confirmations: int) -> int:
         """Re-check the deposits the coordinator holds as pending against the wallet: one that
         reached the depth (e.g. after the currency's depth was raised) or left the chain."""
-        pending = self.coordinator.deposits(currency, DepositState.PENDING, MAX_BATCH)
+        pending = self.coordinator.deposits(currency, DepositState.PENDING)
         statuses = self.node.transactions(d.txid for d in pending)
         reports = []
         for deposit in pending:

@@ -26,7 +26,6 @@ from custody.watcher.settings import NodeConfig
 
 log = logging.getLogger(__name__)
 
-LIST_LIMIT = 500  # the API's page size for templates
 # Virtual bytes of a transaction besides its payee outputs, and per payee output, for the
 # rough funds check before asking the node (which computes the real fee).
 _BASE_VBYTES, _OUTPUT_VBYTES, _INPUT_VBYTES = 11 + 31, 43, 68
@@ -76,10 +75,7 @@ class WithdrawalBuilder:
         """Lock exactly the inputs of live templates; returns them."""
         wanted: set[Outpoint] = set()
         for status in sorted(LIVE_STATUSES):
-            templates = self.coordinator.templates(currency, status, LIST_LIMIT)
-            if len(templates) >= LIST_LIMIT:
-                raise WatcherError(f"{len(templates)}+ {status} templates: cannot see all locks")
-            for template in templates:
+            for template in self.coordinator.templates(currency, status):
                 wanted |= payload_spends(template.payload)
         locked = self.node.locked()
         # Inputs of templates that died (failed, voided, rejected) go back to coin selection.

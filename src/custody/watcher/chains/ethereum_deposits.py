@@ -31,8 +31,6 @@ from custody.watcher.errors import CoordinatorError, NodeUnavailable, WatcherErr
 
 log = logging.getLogger(__name__)
 
-LIST_LIMIT = 1000  # the API's largest page of deposits
-
 
 class ScanCursor(BaseModel):
     """The last blocks scanned, oldest first; scanning goes on at `next`."""
@@ -247,16 +245,14 @@ class DepositScanner:
         return gone
 
     def _recent(self, code: str, fork: int) -> list[Deposit]:
-        """Pending and credited deposits, enough of them to hold all above the fork point."""
+        """Pending and credited deposits, newest first, enough pages of them to hold all above
+        the fork point: paging stops after a page that ends below it."""
         out: list[Deposit] = []
         for state in (DepositState.PENDING, DepositState.CREDITED):
-            page = self.coordinator.deposits(code, state, LIST_LIMIT)
-            if len(page) == LIST_LIMIT and (page[-1].block_height or 0) >= fork:
-                raise WatcherError(
-                    f"{code}: more than {LIST_LIMIT} {state} deposits above the fork point "
-                    f"{fork}: cannot see them all to re-check"
-                )
-            out += page
+            for page in self.coordinator.deposit_pages(code, state, newest_first=True):
+                out += page
+                if (page[-1].block_height or 0) < fork:
+                    break
         return out
 
     def _canonical(self, receipt: Json) -> bool:
@@ -274,7 +270,7 @@ class DepositScanner:
             return 0
         hashes = cursor.hashes()
         reports = []
-        for d in self.coordinator.deposits(code, DepositState.PENDING, LIST_LIMIT):
+        for d in self.coordinator.deposits(code, DepositState.PENDING):
             if d.block_height is None or hashes.get(d.block_height) != d.block_hash:
                 continue  # not in a block we scanned: the scan (or a rewind) reports it
             depth = tip[0] - d.block_height + 1

@@ -30,8 +30,6 @@ from custody.watcher.client import CoordinatorClient
 
 log = logging.getLogger(__name__)
 
-LIST_LIMIT = 1000
-
 
 class SweepBuilder:
     """build_sweeps of one Ethereum currency."""
@@ -79,12 +77,8 @@ class SweepBuilder:
 
     def _candidates(self, code: str, book: NonceBook) -> list[WatchAddress]:
         """Deposit addresses with credited deposits, none pending and no live transaction."""
-        pending = {
-            d.address for d in self.coordinator.deposits(code, DepositState.PENDING, LIST_LIMIT)
-        }
-        credited = {
-            d.address for d in self.coordinator.deposits(code, DepositState.CREDITED, LIST_LIMIT)
-        }
+        pending = {d.address for d in self.coordinator.deposits(code, DepositState.PENDING)}
+        credited = {d.address for d in self.coordinator.deposits(code, DepositState.CREDITED)}
         quiet = sorted(a for a in credited - pending if a not in self._topups)
         entries = self.index.deposit_addresses(quiet)
         return [e for e in entries.values() if not book.busy(e.address)]

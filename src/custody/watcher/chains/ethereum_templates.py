@@ -25,11 +25,9 @@ from custody.watcher.chains.base import CrashPoint
 from custody.watcher.chains.ethereum_rpc import EthereumNode
 from custody.watcher.chains.ethereum_settings import EthereumNodeConfig
 from custody.watcher.client import CoordinatorClient
-from custody.watcher.errors import CoordinatorError, TemplateError, WatcherError
+from custody.watcher.errors import CoordinatorError, TemplateError
 
 log = logging.getLogger(__name__)
-
-LIST_LIMIT = 500  # the API's largest page of templates
 
 
 @dataclass(frozen=True)
@@ -67,10 +65,7 @@ def live_templates(coordinator: CoordinatorClient, code: str) -> list[LiveTx]:
     """Every unsigned, signed and broadcast template of the currency, decoded."""
     out: list[LiveTx] = []
     for status in sorted(LIVE_STATUSES):
-        page = coordinator.templates(code, status, LIST_LIMIT)
-        if len(page) >= LIST_LIMIT:
-            raise WatcherError(f"{code}: {LIST_LIMIT}+ {status} templates: cannot see all nonces")
-        out += [decode(t) for t in page]
+        out += [decode(t) for t in coordinator.templates(code, status)]
     return out
 
 

@@ -12,8 +12,6 @@ nano_publish, nano_deposits; the flow and formats: docs/nano.md.
 import logging
 from collections.abc import Callable
 
-from pydantic import TypeAdapter
-
 from custody.chains import nano as chain
 from custody.contract.addresses import AddressBranch, WatchAddress
 from custody.contract.currencies import ChainFamily
@@ -31,17 +29,10 @@ from custody.watcher.settings import WatchedCurrency
 
 log = logging.getLogger(__name__)
 
-# The API's page size for pool addresses. More accounts than this need a paged listing
-# (docs/nano.md, "Limits").
-ACCOUNTS_LIMIT = 10_000
-_ADDRESSES = TypeAdapter(list[WatchAddress])
-
 
 def pool_accounts(coordinator: CoordinatorClient, code: str) -> list[WatchAddress]:
-    """Every pool account of the currency (GET /v1/addresses without filters). The watcher's
-    client has no public call for this listing yet; it is the documented API all the same."""
-    params = {"currency": code, "limit": ACCOUNTS_LIMIT}
-    return coordinator._get("/v1/addresses", _ADDRESSES, params)
+    """Every pool account of the currency, imported or not (all pages)."""
+    return coordinator.addresses(code)
 
 
 class NanoWatcher(ChainWatcher):
@@ -95,12 +86,6 @@ class NanoWatcher(ChainWatcher):
                 f"not {self.currency.confirmations}"
             )
         entries = pool_accounts(self.coordinator, self.code)
-        if len(entries) >= ACCOUNTS_LIMIT:
-            log.error(
-                "ALERT %s: %d or more pool accounts; the rest are not watched",
-                self.code,
-                ACCOUNTS_LIMIT,
-            )
         self._accounts = {bytes.fromhex(e.public_key): e for e in entries}
         self._pocket, self._live = {}, None
         hot = [e for e in entries if e.branch is AddressBranch.HOT]

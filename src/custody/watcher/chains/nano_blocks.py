@@ -19,7 +19,6 @@ from custody.watcher.errors import TemplateError
 log = logging.getLogger(__name__)
 
 FORMAT = "custody-nano-template/v1"
-LIST_LIMIT = 500  # the API's page size for templates
 
 
 def build_payload(
@@ -126,15 +125,7 @@ def load_live(coordinator: CoordinatorClient, currency: str) -> Live:
     """Every live template of `currency`, parsed; unreadable ones are logged and left out."""
     live = Live()
     for status in (TemplateStatus.UNSIGNED, TemplateStatus.SIGNED, TemplateStatus.BROADCAST):
-        templates = coordinator.templates(currency, status, LIST_LIMIT)
-        if len(templates) >= LIST_LIMIT:
-            log.warning(
-                "%s: %d or more %s templates; the rest wait for the next round",
-                currency,
-                LIST_LIMIT,
-                status.value,
-            )
-        for ours in _parse_all(templates):
+        for ours in _parse_all(coordinator.templates(currency, status)):
             live.by_account[ours.block.account].append(ours)
     return live
 

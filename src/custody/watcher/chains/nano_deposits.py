@@ -96,7 +96,7 @@ class DepositFinder:
         """Deposits the coordinator still holds as pending (reported by an older watcher, or
         before the currency's depth was lowered): confirmed sends are reported again."""
         reports = []
-        for deposit in self.coordinator.deposits(code, DepositState.PENDING, MAX_BATCH):
+        for deposit in self.coordinator.deposits(code, DepositState.PENDING):
             info = self.rpc.block_info(bytes.fromhex(deposit.txid))
             if info is None or not info.confirmed:
                 continue
@@ -106,8 +106,8 @@ class DepositFinder:
                     code, account, Receivable(info.block.hash, deposit.amount, info.block.account)
                 )
             )
-        if reports:
-            self.coordinator.report_deposits(reports)
+        for at in range(0, len(reports), MAX_BATCH):
+            self.coordinator.report_deposits(reports[at : at + MAX_BATCH])
         return len(reports)
 
     def load_sweeps(self, code: str) -> SweepCursor:
